@@ -1,0 +1,290 @@
+using System.Text.Json;
+
+namespace MarketStream.Contracts;
+
+/// <summary>
+/// Decodes one Kafka record value into a <see cref="Tick"/>, or says why it cannot (PROTOCOL.md section 1).
+/// Reads with <see cref="Utf8JsonReader"/>, no reflection; prices are read straight into <see cref="decimal"/>
+/// so <c>189.12</c> stays <c>189.12</c>. Never throws for any input.
+/// </summary>
+/// <remarks>
+/// An instance interns symbol and venue strings, so the steady state allocates only the tick itself.
+/// It is meant for one reader (the ingest loop) and is not thread-safe.
+/// </remarks>
+public sealed class TickDecoder
+{
+    /// <summary>The longest venue the protocol allows, in characters.</summary>
+    public const int MaxVenueLength = 16;
+
+    // Bounded so a producer that invents a new symbol per record cannot grow the table without limit;
+    // past it, strings are simply allocated.
+    private const int MaxInterned = 100_000;
+
+    private readonly Dictionary<string, string> interned = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> internLookup;
+
+    public TickDecoder() => internLookup = interned.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Decodes <paramref name="utf8"/>; on success <paramref name="tick"/> is set and the result is <see cref="TickRejectReason.None"/>.</summary>
+    public TickRejectReason Decode(ReadOnlySpan<byte> utf8, out Tick? tick)
+    {
+        tick = null;
+        try
+        {
+            return DecodeCore(utf8, out tick);
+        }
+        catch (JsonException)
+        {
+            return TickRejectReason.NotJson;
+        }
+        catch (InvalidOperationException)
+        {
+            // Raised by the reader for malformed UTF-8 inside strings on some paths.
+            return TickRejectReason.NotJson;
+        }
+    }
+
+    private TickRejectReason DecodeCore(ReadOnlySpan<byte> utf8, out Tick? tick)
+    {
+        tick = null;
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        if (!reader.Read())
+        {
+            return TickRejectReason.NotJson;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            // Read the rest so that malformed input is reported as such rather than as "not an object".
+            reader.Skip();
+            return reader.Read() ? TickRejectReason.NotJson : TickRejectReason.NotObject;
+        }
+
+        string? symbol = null, venue = null;
+        bool symbolSeen = false, symbolBad = false, tsSeen = false, tsBad = false;
+        bool priceBad = false, sizeBad = false, venueBad = false;
+        long ts = 0;
+        decimal? bid = null, ask = null, last = null;
+        long? bidSize = null, askSize = null, lastSize = null;
+
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                break;
+            }
+
+            // The reader guarantees a property name here.
+            var field = ReadField(ref reader);
+            reader.Read();
+            switch (field)
+            {
+                case Field.Symbol:
+                    symbolSeen = true;
+                    symbol = ReadSymbol(ref reader);
+                    symbolBad = symbol is null;
+                    break;
+                case Field.Ts:
+                    tsSeen = true;
+                    tsBad = !(reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out ts) && ts > 0);
+                    break;
+                case Field.Bid:
+                    priceBad |= !TryReadPrice(ref reader, out bid);
+                    break;
+                case Field.Ask:
+                    priceBad |= !TryReadPrice(ref reader, out ask);
+                    break;
+                case Field.Last:
+                    priceBad |= !TryReadPrice(ref reader, out last);
+                    break;
+                case Field.BidSize:
+                    sizeBad |= !TryReadSize(ref reader, out bidSize);
+                    break;
+                case Field.AskSize:
+                    sizeBad |= !TryReadSize(ref reader, out askSize);
+                    break;
+                case Field.LastSize:
+                    sizeBad |= !TryReadSize(ref reader, out lastSize);
+                    break;
+                case Field.Venue:
+                    venue = ReadVenue(ref reader);
+                    venueBad = venue is null;
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        // Anything after the object (a second value, stray bytes) makes the record malformed.
+        if (reader.Read())
+        {
+            return TickRejectReason.NotJson;
+        }
+
+        if (!symbolSeen)
+        {
+            return TickRejectReason.MissingSymbol;
+        }
+
+        if (symbolBad)
+        {
+            return TickRejectReason.InvalidSymbol;
+        }
+
+        if (!tsSeen)
+        {
+            return TickRejectReason.MissingTs;
+        }
+
+        if (tsBad)
+        {
+            return TickRejectReason.InvalidTs;
+        }
+
+        if (priceBad)
+        {
+            return TickRejectReason.InvalidPrice;
+        }
+
+        if (bid is null && ask is null && last is null)
+        {
+            return TickRejectReason.NoPrice;
+        }
+
+        if (sizeBad)
+        {
+            return TickRejectReason.InvalidSize;
+        }
+
+        if (venueBad)
+        {
+            return TickRejectReason.InvalidVenue;
+        }
+
+        tick = new Tick
+        {
+            Symbol = symbol!,
+            Ts = ts,
+            Bid = bid,
+            Ask = ask,
+            Last = last,
+            BidSize = bidSize,
+            AskSize = askSize,
+            LastSize = lastSize,
+            Venue = venue,
+        };
+        return TickRejectReason.None;
+    }
+
+    private string? ReadSymbol(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        if (reader.ValueIsEscaped || reader.HasValueSequence)
+        {
+            // Rare: fall back to the allocating path, which applies the same rules.
+            return Symbols.TryNormalize(reader.GetString(), out var s) ? Intern(s) : null;
+        }
+
+        var raw = reader.ValueSpan;
+        if (!Symbols.IsValid(raw))
+        {
+            return null;
+        }
+
+        Span<char> chars = stackalloc char[raw.Length];
+        return Intern(Symbols.ToUpper(raw, chars));
+    }
+
+    private string? ReadVenue(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        var venue = reader.GetString()!;
+        return venue.Length <= MaxVenueLength ? Intern(venue) : null;
+    }
+
+    private static bool TryReadPrice(ref Utf8JsonReader reader, out decimal? price)
+    {
+        price = null;
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            reader.Skip();
+            return false;
+        }
+
+        // TryGetDecimal fails for numbers outside decimal's range, which covers "not finite" for JSON.
+        if (!reader.TryGetDecimal(out var value) || value <= 0m)
+        {
+            return false;
+        }
+
+        price = value;
+        return true;
+    }
+
+    private static bool TryReadSize(ref Utf8JsonReader reader, out long? size)
+    {
+        size = null;
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value) || value < 0)
+        {
+            reader.Skip();
+            return false;
+        }
+
+        size = value;
+        return true;
+    }
+
+    private string Intern(ReadOnlySpan<char> value)
+    {
+        if (internLookup.TryGetValue(value, out var existing))
+        {
+            return existing;
+        }
+
+        var s = new string(value);
+        if (interned.Count < MaxInterned)
+        {
+            interned[s] = s;
+        }
+
+        return s;
+    }
+
+    private enum Field
+    {
+        Unknown,
+        Symbol,
+        Ts,
+        Bid,
+        Ask,
+        Last,
+        BidSize,
+        AskSize,
+        LastSize,
+        Venue,
+    }
+
+    // ValueTextEquals unescapes, so "\u0062id" is read as "bid", as JSON means it.
+    private static Field ReadField(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("symbol"u8) ? Field.Symbol
+        : reader.ValueTextEquals("ts"u8) ? Field.Ts
+        : reader.ValueTextEquals("bid"u8) ? Field.Bid
+        : reader.ValueTextEquals("ask"u8) ? Field.Ask
+        : reader.ValueTextEquals("last"u8) ? Field.Last
+        : reader.ValueTextEquals("bidSize"u8) ? Field.BidSize
+        : reader.ValueTextEquals("askSize"u8) ? Field.AskSize
+        : reader.ValueTextEquals("lastSize"u8) ? Field.LastSize
+        : reader.ValueTextEquals("venue"u8) ? Field.Venue
+        : Field.Unknown;
+}

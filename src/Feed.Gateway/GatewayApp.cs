@@ -1,0 +1,36 @@
+using MarketStream.Gateway.Http;
+using MarketStream.Gateway.Market;
+using MarketStream.Ingest;
+
+namespace MarketStream.Gateway;
+
+/// <summary>Builds the gateway: the same application for <c>Program</c> and for in-process tests.</summary>
+public static class GatewayApp
+{
+    /// <summary>Used when neither <c>--urls</c>, <c>ASPNETCORE_URLS</c>, HTTP ports nor Kestrel endpoints say otherwise.</summary>
+    public const string DefaultUrl = "http://localhost:8080";
+
+    public static WebApplication Create(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (!HasConfiguredEndpoints(builder.Configuration))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.Services.AddMarketStreamIngest(builder.Configuration);
+        builder.Services.AddMarketState();
+        builder.Services.AddGatewayHealth();
+
+        var app = builder.Build();
+        app.MapQuoteApi();
+        app.MapGatewayHealth();
+        return app;
+    }
+
+    private static bool HasConfiguredEndpoints(IConfiguration configuration) =>
+        !string.IsNullOrEmpty(configuration[WebHostDefaults.ServerUrlsKey])
+        || !string.IsNullOrEmpty(configuration["http_ports"])
+        || !string.IsNullOrEmpty(configuration["https_ports"])
+        || configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+}

@@ -1,0 +1,50 @@
+using System.Text.Json;
+using MarketStream.Contracts;
+using MarketStream.Gateway.Market;
+
+namespace MarketStream.Gateway.Http;
+
+/// <summary>The read-only HTTP API of PROTOCOL.md section 4: current quotes and known symbols.</summary>
+public static class QuoteApi
+{
+    public static IEndpointRouteBuilder MapQuoteApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api");
+        api.MapGet("/symbols", (MarketState state) => Results.Ok(state.Symbols()));
+        api.MapGet("/quotes/{symbol}", (string symbol, MarketState state) =>
+        {
+            if (!Symbols.TryNormalize(symbol, out var normalized))
+            {
+                return ErrorResult(StatusCodes.Status400BadRequest, "invalid_symbol", $"'{symbol}' is not a valid symbol");
+            }
+
+            return state.TryGet(normalized, out var quote)
+                ? new QuoteResult(quote)
+                : ErrorResult(StatusCodes.Status404NotFound, "not_found", $"no quote for '{normalized}'");
+        });
+        return endpoints;
+    }
+
+    private static IResult ErrorResult(int status, string code, string message) =>
+        Results.Json(new ErrorBody(code, message), statusCode: status);
+
+    private sealed record ErrorBody(string Code, string Message);
+
+    /// <summary>
+    /// Writes the quote with the protocol's own writer rather than the reflection serializer, so the HTTP
+    /// API and the WebSocket frames carry the same field names and the same exact prices.
+    /// </summary>
+    private sealed class QuoteResult(Quote quote) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.ContentType = "application/json; charset=utf-8";
+            using (var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter))
+            {
+                QuoteWriter.Write(writer, quote);
+            }
+
+            await httpContext.Response.BodyWriter.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
+        }
+    }
+}

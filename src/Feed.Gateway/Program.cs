@@ -1,0 +1,3 @@
+using MarketStream.Gateway;
+
+await GatewayApp.Create(args).RunAsync().ConfigureAwait(false);

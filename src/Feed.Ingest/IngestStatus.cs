@@ -1,0 +1,37 @@
+namespace MarketStream.Ingest;
+
+/// <summary>
+/// Where the ingest stands, for readiness and diagnostics. Written by the consumer thread, read by
+/// anyone.
+/// </summary>
+public sealed class IngestStatus
+{
+    private readonly TaskCompletionSource warm = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long lastBrokerErrorTicks;
+    private volatile string? fatalError;
+
+    /// <summary>True once every partition has been read up to where its end was at start.</summary>
+    public bool IsWarm => warm.Task.IsCompleted;
+
+    /// <summary>Completes when <see cref="IsWarm"/> turns true.</summary>
+    public Task WarmedUp => warm.Task;
+
+    /// <summary>The reason the ingest stopped for good, if it did.</summary>
+    public string? FatalError => fatalError;
+
+    /// <summary>When the consumer last reported that it could not reach the brokers, if ever.</summary>
+    public DateTimeOffset? LastBrokerError
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref lastBrokerErrorTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    internal void MarkWarm() => warm.TrySetResult();
+
+    internal void MarkBrokerError(DateTimeOffset at) => Interlocked.Exchange(ref lastBrokerErrorTicks, at.UtcTicks);
+
+    internal void MarkFatal(string reason) => fatalError = reason;
+}

@@ -1,0 +1,68 @@
+using Confluent.Kafka;
+using MarketStream.Ingest.Embedded;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MarketStream.Ingest;
+
+/// <summary>
+/// The Kafka cluster the gateway talks to: the configured one, or, when none is configured, an embedded
+/// in-memory broker started here with the tick topic created in it (DESIGN.md decision 8). Every Kafka
+/// client of the process takes its settings from here, so the embedded path runs the same consumer and
+/// producer code as production.
+/// </summary>
+public sealed partial class KafkaConnection : IDisposable
+{
+    private readonly KafkaOptions options;
+
+    public KafkaConnection(IOptions<KafkaOptions> kafka, IOptions<EmbeddedBrokerOptions> embedded, ILogger<KafkaConnection> logger)
+    {
+        ArgumentNullException.ThrowIfNull(kafka);
+        ArgumentNullException.ThrowIfNull(embedded);
+        options = kafka.Value;
+        if (!options.UseEmbeddedBroker)
+        {
+            BootstrapServers = options.BootstrapServers!;
+            LogRealCluster(logger, BootstrapServers, options.Topic);
+            return;
+        }
+
+        var e = embedded.Value;
+        Embedded = EmbeddedKafkaCluster.Start(e.Brokers);
+        Embedded.CreateTopic(options.Topic, e.Partitions, replicationFactor: Math.Min(3, e.Brokers));
+        BootstrapServers = Embedded.BootstrapServers;
+        LogEmbedded(logger, BootstrapServers, options.Topic, e.Partitions);
+    }
+
+    /// <summary>The bootstrap servers in use.</summary>
+    public string BootstrapServers { get; }
+
+    /// <summary>The embedded cluster, when no real cluster is configured.</summary>
+    public EmbeddedKafkaCluster? Embedded { get; }
+
+    public string Topic => options.Topic;
+
+    /// <summary>Settings shared by every client: bootstrap servers, client id, and the pass-through properties.</summary>
+    public T Configure<T>(T config)
+        where T : ClientConfig
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.BootstrapServers = BootstrapServers;
+        config.ClientId ??= options.ClientId;
+        foreach (var (key, value) in options.Properties)
+        {
+            config.Set(key, value);
+        }
+
+        return config;
+    }
+
+    public void Dispose() => Embedded?.Dispose();
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning,
+        Message = "No Feed:Kafka:BootstrapServers configured: started the EMBEDDED in-memory Kafka broker at {BootstrapServers} (topic {Topic}, {Partitions} partitions). It is for development, demos and tests only; production must name real brokers.")]
+    private static partial void LogEmbedded(ILogger logger, string bootstrapServers, string topic, int partitions);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Consuming Kafka cluster {BootstrapServers}, topic {Topic}")]
+    private static partial void LogRealCluster(ILogger logger, string bootstrapServers, string topic);
+}

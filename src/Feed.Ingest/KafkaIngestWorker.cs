@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+using MarketStream.Contracts;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MarketStream.Ingest;
+
+/// <summary>
+/// The one Kafka consumer of a gateway (DESIGN.md decisions 1 to 3). It assigns every partition of the
+/// tick topic, with no consumer group, so replicas never rebalance; it starts each partition a look-back
+/// before its end and reports warm once it has read up to where the end was; it decodes each record and
+/// writes it into the bounded <see cref="TickChannel"/>, waiting when it is full so that Kafka, not the
+/// gateway's memory, holds any backlog.
+/// </summary>
+/// <remarks>
+/// The consume loop is blocking, so it runs on a thread of its own. Broker outages are librdkafka's to
+/// ride out (it reconnects by itself); the worker logs, counts and carries on. A fatal client error stops
+/// the application loudly, since a gateway that silently stopped consuming would serve stale prices.
+/// </remarks>
+public sealed partial class KafkaIngestWorker : BackgroundService
+{
+    private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly KafkaConnection connection;
+    private readonly KafkaOptions options;
+    private readonly TickChannel channel;
+    private readonly IngestStats stats;
+    private readonly IngestStatus status;
+    private readonly IHostApplicationLifetime lifetime;
+    private readonly TimeProvider time;
+    private readonly ILogger logger;
+    private readonly LogThrottle brokerErrorLog;
+    private readonly LogThrottle rejectLog;
+    private volatile Error? fatal;
+
+    public KafkaIngestWorker(
+        KafkaConnection connection,
+        IOptions<KafkaOptions> options,
+        TickChannel channel,
+        IngestStats stats,
+        IngestStatus status,
+        IHostApplicationLifetime lifetime,
+        TimeProvider time,
+        ILogger<KafkaIngestWorker> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        this.connection = connection;
+        this.options = options.Value;
+        this.channel = channel;
+        this.stats = stats;
+        this.status = status;
+        this.lifetime = lifetime;
+        this.time = time;
+        this.logger = logger;
+        brokerErrorLog = new LogThrottle(time, TimeSpan.FromSeconds(5));
+        rejectLog = new LogThrottle(time, TimeSpan.FromSeconds(10));
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => Run(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken ct)
+    {
+        using var consumer = BuildConsumer();
+        try
+        {
+            var warmTargets = AssignAllPartitions(consumer, ct);
+            Consume(consumer, warmTargets, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Shutdown.
+        }
+        catch (Exception ex) when (ex is KafkaException or InvalidOperationException)
+        {
+            status.MarkFatal(ex.Message);
+            LogFatal(logger, ex, ex.Message);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+        finally
+        {
+            // Ends the market state's read loop too, whether we stop for shutdown or for a fault.
+            channel.Writer.TryComplete();
+            consumer.Close();
+        }
+    }
+
+    private IConsumer<byte[]?, byte[]?> BuildConsumer()
+    {
+        var config = connection.Configure(new ConsumerConfig
+        {
+            // librdkafka wants a group id on a consumer even though we only Assign and never commit:
+            // the id is never used to join a group, so replicas stay independent.
+            GroupId = options.ClientId,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AllowAutoCreateTopics = false,
+            EnablePartitionEof = true,
+
+            // Only reached if retention deleted the look-back start between the query and the fetch:
+            // the earliest record left is then the closest to what was asked for.
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            SocketNagleDisable = true,
+
+            // librdkafka's prefetch buffer defaults to 64 MB per client; 32 MB still covers several
+            // seconds of a heavy market, and backpressure holds the rest in Kafka.
+            QueuedMaxMessagesKbytes = 32 * 1024,
+        });
+
+        return new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetErrorHandler(OnError)
+            .SetLogHandler((_, m) => LogClient(logger, m.Facility, m.Message))
+            .Build();
+    }
+
+    private void OnError(IConsumer<byte[]?, byte[]?> consumer, Error error)
+    {
+        if (error.IsFatal)
+        {
+            fatal = error;
+            return;
+        }
+
+        stats.RecordBrokerError();
+        status.MarkBrokerError(time.GetUtcNow());
+        if (brokerErrorLog.ShouldLog(out var suppressed))
+        {
+            LogBrokerError(logger, error.Code, error.Reason, suppressed);
+        }
+    }
+
+    /// <summary>Assigns every partition from a look-back before its end; returns the end offset each must reach to be warm.</summary>
+    private Dictionary<int, long> AssignAllPartitions(IConsumer<byte[]?, byte[]?> consumer, CancellationToken ct)
+    {
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            ThrowIfFatal();
+            try
+            {
+                var partitions = GetPartitions(admin);
+                if (partitions.Count == 0)
+                {
+                    LogWaitingForTopic(logger, options.Topic);
+                    ct.WaitHandle.WaitOne(RetryDelay);
+                    continue;
+                }
+
+                var assignment = new List<TopicPartitionOffset>(partitions.Count);
+                var warmTargets = new Dictionary<int, long>(partitions.Count);
+                long lookback = 0;
+                foreach (var partition in partitions)
+                {
+                    var tp = new TopicPartition(options.Topic, partition);
+                    var marks = consumer.QueryWatermarkOffsets(tp, MetadataTimeout);
+                    var start = Math.Max(marks.Low.Value, marks.High.Value - options.LookbackMessages);
+                    assignment.Add(new TopicPartitionOffset(tp, new Offset(start)));
+                    lookback += marks.High.Value - start;
+                    if (marks.High.Value > start)
+                    {
+                        warmTargets[partition] = marks.High.Value;
+                    }
+                }
+
+                consumer.Assign(assignment);
+                LogAssigned(logger, options.Topic, partitions.Count, lookback);
+                return warmTargets;
+            }
+            catch (KafkaException ex) when (!ex.Error.IsFatal)
+            {
+                // Brokers not reachable yet: librdkafka keeps trying; so do we.
+                stats.RecordBrokerError();
+                status.MarkBrokerError(time.GetUtcNow());
+                LogMetadataRetry(logger, options.Topic, ex.Error.Reason);
+                ct.WaitHandle.WaitOne(RetryDelay);
+            }
+        }
+    }
+
+    private List<int> GetPartitions(IAdminClient admin)
+    {
+        var metadata = admin.GetMetadata(options.Topic, MetadataTimeout);
+        var topic = metadata.Topics.FirstOrDefault(t => t.Topic == options.Topic);
+        if (topic is null || topic.Error.IsError)
+        {
+            return [];
+        }
+
+        return topic.Partitions.Select(p => p.PartitionId).Order().ToList();
+    }
+
+    private void Consume(IConsumer<byte[]?, byte[]?> consumer, Dictionary<int, long> warmTargets, CancellationToken ct)
+    {
+        var startedAt = time.GetTimestamp();
+        var decoder = new TickDecoder();
+        var writer = channel.Writer;
+        CheckWarm(warmTargets, startedAt);
+
+        while (true)
+        {
+            ThrowIfFatal();
+            ConsumeResult<byte[]?, byte[]?> result;
+            try
+            {
+                result = consumer.Consume(ct);
+            }
+            catch (ConsumeException ex) when (!ex.Error.IsFatal)
+            {
+                OnError(consumer, ex.Error);
+                continue;
+            }
+
+            var partition = result.Partition.Value;
+            if (result.IsPartitionEOF)
+            {
+                if (warmTargets.Remove(partition))
+                {
+                    CheckWarm(warmTargets, startedAt);
+                }
+
+                continue;
+            }
+
+            var offset = result.Offset.Value;
+            if (warmTargets.TryGetValue(partition, out var target) && offset + 1 >= target)
+            {
+                warmTargets.Remove(partition);
+                CheckWarm(warmTargets, startedAt);
+            }
+
+            stats.RecordConsumed();
+            var reason = decoder.Decode(result.Message.Value, out var tick);
+            if (reason != TickRejectReason.None)
+            {
+                stats.RecordRejected(reason);
+                if (rejectLog.ShouldLog(out var suppressed))
+                {
+                    LogRejected(logger, reason.Name(), partition, offset, suppressed);
+                }
+
+                continue;
+            }
+
+            var envelope = new TickEnvelope(tick!, partition, offset, ReadTraceParent(result.Message.Headers));
+            if (!writer.TryWrite(envelope))
+            {
+                // Backpressure: block this (dedicated) thread until the market state catches up.
+                stats.RecordChannelFullWait();
+                writer.WriteAsync(envelope, ct).AsTask().GetAwaiter().GetResult();
+            }
+        }
+    }
+
+    private void CheckWarm(Dictionary<int, long> pending, long startedAt)
+    {
+        if (pending.Count == 0 && !status.IsWarm)
+        {
+            status.MarkWarm();
+            LogWarm(logger, time.GetElapsedTime(startedAt).TotalMilliseconds);
+        }
+    }
+
+    private void ThrowIfFatal()
+    {
+        if (fatal is { } error)
+        {
+            throw new KafkaException(error);
+        }
+    }
+
+    private static ActivityContext ReadTraceParent(Headers? headers)
+    {
+        if (headers is null || !headers.TryGetLastBytes("traceparent", out var bytes))
+        {
+            return default;
+        }
+
+        return ActivityContext.TryParse(Encoding.ASCII.GetString(bytes), null, out var context) ? context : default;
+    }
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Assigned all {Partitions} partitions of {Topic}; warming up from {Lookback} records of look-back")]
+    private static partial void LogAssigned(ILogger logger, string topic, int partitions, long lookback);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Warm: caught up with every partition in {ElapsedMs:F0} ms")]
+    private static partial void LogWarm(ILogger logger, double elapsedMs);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Topic {Topic} not found yet; waiting for it")]
+    private static partial void LogWaitingForTopic(ILogger logger, string topic);
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "Cannot read metadata of {Topic} yet ({Reason}); retrying")]
+    private static partial void LogMetadataRetry(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "Kafka client error {Code}: {Reason} ({Suppressed} similar errors not logged); the client reconnects by itself")]
+    private static partial void LogBrokerError(ILogger logger, ErrorCode code, string reason, long suppressed);
+
+    [LoggerMessage(EventId = 205, Level = LogLevel.Debug, Message = "Skipped tick record at partition {Partition} offset {Offset}: {Reason} ({Suppressed} more skipped since the last such line)")]
+    private static partial void LogRejected(ILogger logger, string reason, int partition, long offset, long suppressed);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Critical, Message = "Kafka ingest stopped on a fatal error: {Reason}. Stopping the gateway.")]
+    private static partial void LogFatal(ILogger logger, Exception exception, string reason);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Debug, Message = "librdkafka {Facility}: {Message}")]
+    private static partial void LogClient(ILogger logger, string facility, string message);
+}

@@ -1,0 +1,40 @@
+using MarketStream.Ingest;
+using MarketStream.Ingest.Simulation;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+// Feeds simulated ticks into a Kafka cluster. With --bootstrap-servers it writes to that cluster; without,
+// it starts the embedded in-memory broker in this process and logs its address, so a gateway (or kcat) in
+// another process can consume it. Every Feed:Simulator / Feed:Kafka / Feed:Embedded setting works too.
+var builder = Host.CreateApplicationBuilder(args);
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+{
+    ["--bootstrap-servers"] = "Feed:Kafka:BootstrapServers",
+    ["--topic"] = "Feed:Kafka:Topic",
+    ["--rate"] = "Feed:Simulator:TicksPerSecond",
+    ["--symbols"] = "Feed:Simulator:Symbols",
+    ["--max-ticks"] = "Feed:Simulator:MaxTicks",
+    ["--seed"] = "Feed:Simulator:Seed",
+    ["--partitions"] = "Feed:Embedded:Partitions",
+    ["--brokers"] = "Feed:Embedded:Brokers",
+});
+builder.Services.AddMarketSimulator(builder.Configuration);
+
+// This command exists to simulate: on whatever cluster it is pointed at.
+builder.Services.PostConfigure<SimulatorOptions>(o => o.Enabled = true);
+
+using var host = builder.Build();
+await host.StartAsync().ConfigureAwait(false);
+
+var simulator = host.Services.GetRequiredService<MarketSimulator>();
+var connection = host.Services.GetRequiredService<KafkaConnection>();
+var finished = simulator.ExecuteTask ?? Task.CompletedTask;
+if (await Task.WhenAny(finished, host.WaitForShutdownAsync()).ConfigureAwait(false) == finished && connection.Embedded is null)
+{
+    // --max-ticks reached on a real cluster: nothing more to do. With the embedded broker the process
+    // stays up, since consumers elsewhere still read from the broker it hosts.
+    host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+}
+
+await host.WaitForShutdownAsync().ConfigureAwait(false);
