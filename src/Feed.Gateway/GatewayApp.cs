@@ -1,5 +1,6 @@
 using MarketStream.Gateway.Http;
 using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Streaming;
 using MarketStream.Ingest;
 
 namespace MarketStream.Gateway;
@@ -20,9 +21,11 @@ public static class GatewayApp
 
         builder.Services.AddMarketStreamIngest(builder.Configuration);
         builder.Services.AddMarketState();
+        builder.Services.AddMarketStreaming(builder.Configuration);
         builder.Services.AddGatewayHealth();
 
         var app = builder.Build();
+        app.MapMarketStreamWebSocket();
         app.MapQuoteApi();
         app.MapGatewayHealth();
         return app;

@@ -1,3 +1,4 @@
+using MarketStream.Gateway.Streaming;
 using MarketStream.Ingest;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -6,7 +7,7 @@ namespace MarketStream.Gateway.Http;
 /// <summary>
 /// <c>/healthz/live</c> says the process answers; <c>/healthz/ready</c> says it holds current state and
 /// should get traffic: false until the ingest has caught up with Kafka (DESIGN.md decision 2) and after a
-/// fatal ingest error.
+/// fatal ingest error, and from the moment shutdown begins.
 /// </summary>
 public static class Health
 {
@@ -25,11 +26,12 @@ public static class Health
         return endpoints;
     }
 
-    private sealed class IngestReadinessCheck(IngestStatus status) : IHealthCheck
+    private sealed class IngestReadinessCheck(IngestStatus status, SessionRegistry sessions) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(status switch
             {
+                _ when sessions.IsDraining => HealthCheckResult.Unhealthy("draining: shutting down"),
                 { FatalError: { } error } => HealthCheckResult.Unhealthy($"ingest stopped: {error}"),
                 { IsWarm: false } => HealthCheckResult.Unhealthy("warming up from Kafka"),
                 _ => HealthCheckResult.Healthy(),

@@ -39,7 +39,7 @@ public static class QuoteApi
         public async Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.ContentType = "application/json; charset=utf-8";
-            using (var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter))
+            using (var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter, ServerMessages.WriterOptions))
             {
                 QuoteWriter.Write(writer, quote);
             }

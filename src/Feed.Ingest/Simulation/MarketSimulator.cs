@@ -101,7 +101,7 @@ public sealed partial class MarketSimulator : BackgroundService
             var batch = Math.Min(due, limit - delivered);
             for (var i = 0; i < batch; i++)
             {
-                if (!TryProduce(producer, model.Next(UnixMicros(time.GetUtcNow()))))
+                if (!TryProduce(producer, model.Next(ServerMessages.UnixMicros(time.GetUtcNow()))))
                 {
                     break;
                 }
@@ -160,9 +160,6 @@ public sealed partial class MarketSimulator : BackgroundService
             yield return symbol;
         }
     }
-
-    /// <summary>Unix epoch microseconds, the protocol's time unit.</summary>
-    public static long UnixMicros(DateTimeOffset at) => (at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Market simulator: {Symbols} symbols at {Rate} ticks/s into {Topic}")]
     private static partial void LogStarted(ILogger logger, int symbols, int rate, string topic);

@@ -1,0 +1,67 @@
+using MarketStream.Contracts;
+
+namespace MarketStream.Gateway.Streaming;
+
+/// <summary>
+/// <c>Feed:Gateway</c>: what one gateway allows each connection and how it treats them. Every limit a
+/// client could otherwise push without bound is here, with its default; the defaults live here and only here.
+/// </summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Feed:Gateway";
+
+    /// <summary>Throttle of a connection that does not choose one, in ms. Defaults to 100 (PROTOCOL.md); 0 to 60,000.</summary>
+    public int ThrottleMs { get; set; } = 100;
+
+    /// <summary>Policy of a connection that does not choose one. Defaults to <c>conflate</c>, the only policy whose memory is bounded by symbols alone.</summary>
+    public string Policy { get; set; } = "conflate";
+
+    /// <summary>
+    /// Quotes a connection may have queued under <c>drop-oldest</c>, <c>drop-newest</c> and <c>disconnect</c>.
+    /// Defaults to 1,024: a few seconds of a busy watchlist, about 200 KB per slow client at worst. 16 to 65,536.
+    /// </summary>
+    public int QueueCapacity { get; set; } = 1_024;
+
+    /// <summary>Silence after which a <c>heartbeat</c> message goes out, in ms. Defaults to 5,000; 100 to 300,000.</summary>
+    public int HeartbeatMs { get; set; } = 5_000;
+
+    /// <summary>Interval of WebSocket protocol pings, in ms. Defaults to 15,000; 0 turns them off (not advised behind load balancers that cut idle TCP).</summary>
+    public int KeepAliveIntervalMs { get; set; } = 15_000;
+
+    /// <summary>
+    /// How long a ping's pong may take before the connection is closed as dead, in ms. Defaults to 30,000:
+    /// long enough that a client merely slow to read (whose pong waits behind data) is not mistaken for dead.
+    /// 0 never closes for a missing pong.
+    /// </summary>
+    public int KeepAliveTimeoutMs { get; set; } = 30_000;
+
+    /// <summary>Largest client frame, in bytes; a larger one closes the connection with 1009. Defaults to 16 KiB: requests are small, and unlimited buffering is a risk with untrusted clients. 1 KiB to 1 MiB.</summary>
+    public int MaxFrameBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Symbols one connection may hold; past it a subscribe gets <c>too_many_symbols</c>. Defaults to 500; 1 to 10,000.</summary>
+    public int MaxSymbolsPerConnection { get; set; } = 500;
+
+    /// <summary>
+    /// Sustained client requests per second per connection, with bursts of twice that. A request over the rate
+    /// is answered <c>rate_limited</c>; a connection that keeps going for as many more requests is closed with 4029.
+    /// Defaults to 20; 1 to 10,000.
+    /// </summary>
+    public int MaxRequestsPerSecond { get; set; } = 20;
+
+    /// <summary>Open connections per gateway; one more is accepted and closed with 1013. Defaults to 50,000; 1 to 1,000,000.</summary>
+    public int MaxConnections { get; set; } = 50_000;
+
+    /// <summary>
+    /// On shutdown, the window over which connected clients are closed with 1001, spread evenly so that they
+    /// do not all reconnect to the other replicas in the same moment. Defaults to 10 s; 0 to 600.
+    /// </summary>
+    public int DrainSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Once a connection is being closed, how long its last send and the close handshake may take before the
+    /// socket is aborted, in ms. Defaults to 5,000; 100 to 60,000.
+    /// </summary>
+    public int CloseTimeoutMs { get; set; } = 5_000;
+
+    internal DeliveryPolicy DefaultPolicy => DeliveryPolicies.TryParse(Policy, out var p) ? p : DeliveryPolicy.Conflate;
+}

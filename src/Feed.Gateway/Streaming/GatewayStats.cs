@@ -1,0 +1,91 @@
+using System.Diagnostics.Metrics;
+using MarketStream.Contracts;
+
+namespace MarketStream.Gateway.Streaming;
+
+/// <summary>
+/// Instruments of the streaming side, on the <c>MarketStream.Gateway</c> meter. Tags come from small closed
+/// sets (policy, close code, message type); never a symbol or a session. Counters are also kept as plain
+/// longs for tests and diagnostics.
+/// </summary>
+public sealed class GatewayStats
+{
+    public const string MeterName = "MarketStream.Gateway";
+
+    private readonly Counter<long> frames;
+    private readonly Counter<long> quotes;
+    private readonly Counter<long> bytes;
+    private readonly Counter<long> conflated;
+    private readonly Counter<long> dropped;
+    private readonly Counter<long> disconnects;
+    private readonly Histogram<double> sendDuration;
+    private readonly Histogram<double> tickToSend;
+    private long connections;
+    private long quotesSent;
+    private long quotesDropped;
+    private long quotesConflated;
+
+    public GatewayStats(IMeterFactory meterFactory, SubscriptionIndex index)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(index);
+        var meter = meterFactory.Create(MeterName);
+        meter.CreateObservableUpDownCounter("marketstream.gateway.connections", () => Connections, "{connection}", "Open client connections.");
+        meter.CreateObservableUpDownCounter("marketstream.gateway.subscriptions", () => index.SubscriptionCount, "{subscription}", "Symbol subscriptions over all connections.");
+        frames = meter.CreateCounter<long>("marketstream.gateway.frames_sent", "{frame}", "Messages sent to clients, by type.");
+        quotes = meter.CreateCounter<long>("marketstream.gateway.quotes_sent", "{quote}", "Quotes sent to clients in updates frames.");
+        bytes = meter.CreateCounter<long>("marketstream.gateway.bytes_sent", "By", "Payload bytes sent to clients.");
+        conflated = meter.CreateCounter<long>("marketstream.gateway.quotes_conflated", "{quote}", "Quotes replaced by a newer one before they were sent (policy conflate).");
+        dropped = meter.CreateCounter<long>("marketstream.gateway.quotes_dropped", "{quote}", "Quotes discarded by a drop policy, by policy.");
+        disconnects = meter.CreateCounter<long>("marketstream.gateway.disconnects", "{connection}", "Closed connections, by close code.");
+        sendDuration = meter.CreateHistogram<double>("marketstream.gateway.send_duration", "s", "Time to hand one frame to the transport.");
+        tickToSend = meter.CreateHistogram<double>("marketstream.gateway.tick_to_send_latency", "s", "From a quote's event time (ts) to the frame that carries it leaving the gateway.");
+    }
+
+    public long Connections => Interlocked.Read(ref connections);
+
+    public long QuotesSent => Interlocked.Read(ref quotesSent);
+
+    public long QuotesDropped => Interlocked.Read(ref quotesDropped);
+
+    public long QuotesConflated => Interlocked.Read(ref quotesConflated);
+
+    internal void ConnectionOpened() => Interlocked.Increment(ref connections);
+
+    internal void ConnectionClosed(int closeCode)
+    {
+        Interlocked.Decrement(ref connections);
+        disconnects.Add(1, new KeyValuePair<string, object?>("code", closeCode));
+    }
+
+    internal void ConnectionRefused() => disconnects.Add(1, new KeyValuePair<string, object?>("code", CloseCodes.TryAgainLater));
+
+    internal void FrameSent(string type, int byteCount, TimeSpan duration)
+    {
+        frames.Add(1, new KeyValuePair<string, object?>("type", type));
+        bytes.Add(byteCount);
+        sendDuration.Record(duration.TotalSeconds);
+    }
+
+    internal void QuotesDelivered(List<PendingQuote> batch, long nowMicros)
+    {
+        Interlocked.Add(ref quotesSent, batch.Count);
+        quotes.Add(batch.Count);
+        foreach (var pending in batch)
+        {
+            tickToSend.Record(Math.Max(0, nowMicros - pending.Quote.Ts) / 1_000_000.0);
+        }
+    }
+
+    internal void QuoteConflated()
+    {
+        Interlocked.Increment(ref quotesConflated);
+        conflated.Add(1);
+    }
+
+    internal void QuoteDropped(DeliveryPolicy policy)
+    {
+        Interlocked.Increment(ref quotesDropped);
+        dropped.Add(1, new KeyValuePair<string, object?>("policy", policy.Name()));
+    }
+}

@@ -1,0 +1,51 @@
+using MarketStream.Contracts;
+using MarketStream.Gateway.Market;
+using Microsoft.Extensions.Options;
+
+namespace MarketStream.Gateway.Streaming;
+
+public static class StreamingExtensions
+{
+    /// <summary>The streaming side: options, fan-out, sessions and their registry (with drain), the WebSocket endpoint.</summary>
+    public static IServiceCollection AddMarketStreaming(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<GatewayOptions>()
+            .Bind(configuration.GetSection(GatewayOptions.Section))
+            .Validate(o => o.ThrottleMs is >= ThrottleLimits.MinMs and <= ThrottleLimits.MaxMs, "Feed:Gateway:ThrottleMs must be between 0 and 60000.")
+            .Validate(o => DeliveryPolicies.TryParse(o.Policy, out _), $"Feed:Gateway:Policy must be one of: {DeliveryPolicies.Names}.")
+            .Validate(o => o.QueueCapacity is >= 16 and <= 65_536, "Feed:Gateway:QueueCapacity must be between 16 and 65536.")
+            .Validate(o => o.HeartbeatMs is >= 100 and <= 300_000, "Feed:Gateway:HeartbeatMs must be between 100 and 300000.")
+            .Validate(o => o.KeepAliveIntervalMs is >= 0 and <= 600_000, "Feed:Gateway:KeepAliveIntervalMs must be between 0 and 600000.")
+            .Validate(o => o.KeepAliveTimeoutMs is >= 0 and <= 600_000, "Feed:Gateway:KeepAliveTimeoutMs must be between 0 and 600000.")
+            .Validate(o => o.MaxFrameBytes is >= 1024 and <= 1_048_576, "Feed:Gateway:MaxFrameBytes must be between 1024 and 1048576.")
+            .Validate(o => o.MaxSymbolsPerConnection is >= 1 and <= 10_000, "Feed:Gateway:MaxSymbolsPerConnection must be between 1 and 10000.")
+            .Validate(o => o.MaxRequestsPerSecond is >= 1 and <= 10_000, "Feed:Gateway:MaxRequestsPerSecond must be between 1 and 10000.")
+            .Validate(o => o.MaxConnections is >= 1 and <= 1_000_000, "Feed:Gateway:MaxConnections must be between 1 and 1000000.")
+            .Validate(o => o.DrainSeconds is >= 0 and <= 600, "Feed:Gateway:DrainSeconds must be between 0 and 600.")
+            .Validate(o => o.CloseTimeoutMs is >= 100 and <= 60_000, "Feed:Gateway:CloseTimeoutMs must be between 100 and 60000.")
+            .ValidateOnStart();
+
+        services.AddSingleton<SubscriptionIndex>();
+        services.AddSingleton<IMarketStateObserver>(sp => sp.GetRequiredService<SubscriptionIndex>());
+        services.AddSingleton<GatewayStats>();
+        services.AddSingleton<SessionRegistry>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionRegistry>());
+        services.AddSingleton<WebSocketEndpoint>();
+        return services;
+    }
+
+    /// <summary>Maps <c>GET /ws</c> with WebSocket keep-alive pings and their timeout.</summary>
+    public static WebApplication MapMarketStreamWebSocket(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        app.UseWebSockets(new WebSocketOptions
+        {
+            KeepAliveInterval = options.KeepAliveIntervalMs == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(options.KeepAliveIntervalMs),
+            KeepAliveTimeout = options.KeepAliveTimeoutMs == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(options.KeepAliveTimeoutMs),
+        });
+        var endpoint = app.Services.GetRequiredService<WebSocketEndpoint>();
+        app.Map("/ws", endpoint.HandleAsync);
+        return app;
+    }
+}

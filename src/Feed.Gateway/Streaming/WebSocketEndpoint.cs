@@ -1,0 +1,224 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using MarketStream.Contracts;
+using MarketStream.Gateway.Market;
+using Microsoft.Extensions.Options;
+
+namespace MarketStream.Gateway.Streaming;
+
+/// <summary>
+/// <c>GET /ws</c> (PROTOCOL.md section 2): checks the connect-time settings, takes a connection slot, upgrades,
+/// runs the session's sender beside a receive loop, and cleans up whichever way the connection ends.
+/// </summary>
+internal sealed partial class WebSocketEndpoint(
+    MarketState state,
+    SubscriptionIndex index,
+    SessionRegistry registry,
+    GatewayStats stats,
+    IOptions<GatewayOptions> options,
+    TimeProvider time,
+    ILoggerFactory loggerFactory)
+{
+    private readonly GatewayOptions options = options.Value;
+    private readonly ILogger logger = loggerFactory.CreateLogger<WebSocketEndpoint>();
+    private readonly ILogger sessionLogger = loggerFactory.CreateLogger<Session>();
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await HttpError(context, StatusCodes.Status426UpgradeRequired, "this endpoint speaks WebSocket: send an upgrade request").ConfigureAwait(false);
+            return;
+        }
+
+        if (registry.IsDraining)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await HttpError(context, StatusCodes.Status503ServiceUnavailable, "the server is shutting down; connect to another replica").ConfigureAwait(false);
+            return;
+        }
+
+        if (!ConnectSettings.TryRead(context.Request.Query, options, out var throttleMs, out var policy, out var problem))
+        {
+            await HttpError(context, StatusCodes.Status400BadRequest, problem!).ConfigureAwait(false);
+            return;
+        }
+
+        var accept = new WebSocketAcceptContext
+        {
+            SubProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(ServerMessages.Protocol) ? ServerMessages.Protocol : null,
+        };
+
+        if (!registry.TryReserve())
+        {
+            // The protocol answers a full gateway with close code 1013, so a client knows to retry later.
+            using var refused = await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(options.CloseTimeoutMs), time);
+            try
+            {
+                await refused.CloseAsync((WebSocketCloseStatus)CloseCodes.TryAgainLater, "connection limit reached", timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+            {
+                refused.Abort();
+            }
+
+            stats.ConnectionRefused();
+            return;
+        }
+
+        try
+        {
+            using var socket = await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false);
+            using var session = new Session(new WebSocketTransport(socket), state, index, options, stats, time, sessionLogger, throttleMs, policy);
+            var run = session.RunAsync();
+            registry.Add(session, run);
+            try
+            {
+                await ReceiveAsync(socket, session, context.RequestAborted).ConfigureAwait(false);
+            }
+            finally
+            {
+                await run.ConfigureAwait(false);
+                registry.Remove(session);
+            }
+        }
+        finally
+        {
+            registry.Release();
+        }
+    }
+
+    private async Task ReceiveAsync(WebSocket socket, Session session, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                // Wait for the next frame without holding a buffer: an idle connection costs no receive memory.
+                var first = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                if (first.MessageType == WebSocketMessageType.Close)
+                {
+                    session.BeginClose(CloseCodes.Normal, "client closed");
+                    return;
+                }
+
+                if (!await ReadMessageAsync(socket, session, first, cancellationToken).ConfigureAwait(false))
+                {
+                    await DiscardUntilCloseAsync(socket, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+            // The client vanished, or the session aborted the socket after its close timeout.
+            session.BeginClose(CloseCodes.Abnormal, "connection lost");
+        }
+    }
+
+    /// <summary>Reads one whole message and hands it to the session; false when the connection is to be closed.</summary>
+    private async Task<bool> ReadMessageAsync(WebSocket socket, Session session, ValueWebSocketReceiveResult first, CancellationToken cancellationToken)
+    {
+        var limit = options.MaxFrameBytes;
+        var buffer = ArrayPool<byte>.Shared.Rent(limit + 1);
+        try
+        {
+            var count = first.Count;
+            var end = first.EndOfMessage;
+            while (!end)
+            {
+                var result = await socket.ReceiveAsync(buffer.AsMemory(count, limit + 1 - count), cancellationToken).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    session.BeginClose(CloseCodes.Normal, "client closed");
+                    return false;
+                }
+
+                count += result.Count;
+                end = result.EndOfMessage;
+                if (count > limit)
+                {
+                    LogFrameTooBig(logger, session.Id, limit);
+                    session.BeginClose(CloseCodes.MessageTooBig, $"frame larger than {limit} bytes");
+                    return false;
+                }
+            }
+
+            if (first.MessageType == WebSocketMessageType.Binary)
+            {
+                session.HandleBinaryFrame();
+            }
+            else
+            {
+                session.HandleFrame(buffer.AsSpan(0, count));
+            }
+
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>After the server decided to close, reads (and ignores) what the client still sends until its close frame.</summary>
+    private static async Task DiscardUntilCloseAsync(WebSocket socket, CancellationToken cancellationToken)
+    {
+        if (socket.State != WebSocketState.Open && socket.State != WebSocketState.CloseSent)
+        {
+            return;
+        }
+
+        var scratch = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
+            {
+                var result = await socket.ReceiveAsync(scratch.AsMemory(), cancellationToken).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private static Task HttpError(HttpContext context, int status, string message) =>
+        Results.Json(new { code = ErrorCodes.BadRequest, message }, statusCode: status).ExecuteAsync(context);
+
+    [LoggerMessage(EventId = 700, Level = LogLevel.Debug, Message = "Session {SessionId}: frame over {Limit} bytes; closing with 1009")]
+    private static partial void LogFrameTooBig(ILogger logger, string sessionId, int limit);
+}
+
+/// <summary>The connect-time settings of the query string: <c>/ws?throttleMs=250&amp;policy=conflate</c>.</summary>
+internal static class ConnectSettings
+{
+    public static bool TryRead(IQueryCollection query, GatewayOptions options, out int throttleMs, out DeliveryPolicy policy, out string? problem)
+    {
+        throttleMs = options.ThrottleMs;
+        policy = options.DefaultPolicy;
+        problem = null;
+        if (query.TryGetValue("throttleMs", out var t))
+        {
+            if (!int.TryParse(t, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out throttleMs)
+                || throttleMs is < ThrottleLimits.MinMs or > ThrottleLimits.MaxMs)
+            {
+                problem = $"throttleMs must be an integer from {ThrottleLimits.MinMs} to {ThrottleLimits.MaxMs}";
+                return false;
+            }
+        }
+
+        if (query.TryGetValue("policy", out var p) && !DeliveryPolicies.TryParse(p, out policy))
+        {
+            problem = $"policy must be one of: {DeliveryPolicies.Names}";
+            return false;
+        }
+
+        return true;
+    }
+}
