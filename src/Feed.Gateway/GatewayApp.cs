@@ -11,7 +11,9 @@ public static class GatewayApp
     /// <summary>Used when neither <c>--urls</c>, <c>ASPNETCORE_URLS</c>, HTTP ports nor Kestrel endpoints say otherwise.</summary>
     public const string DefaultUrl = "http://localhost:8080";
 
-    public static WebApplication Create(string[] args)
+    /// <param name="args">Command-line arguments (configuration, <c>--urls</c>).</param>
+    /// <param name="configure">A last say over the builder, for tests that shape the network (socket buffers, say).</param>
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         if (!HasConfiguredEndpoints(builder.Configuration))
@@ -23,6 +25,7 @@ public static class GatewayApp
         builder.Services.AddMarketState();
         builder.Services.AddMarketStreaming(builder.Configuration);
         builder.Services.AddGatewayHealth();
+        configure?.Invoke(builder);
 
         var app = builder.Build();
         app.MapMarketStreamWebSocket();

@@ -267,7 +267,8 @@ internal sealed partial class Session : IDisposable
             TimeSpan wait;
             lock (gate)
             {
-                if (closing)
+                // Replies already owed (an error explaining the close, say) still go out first.
+                if (closing && replies.Count == 0)
                 {
                     return;
                 }
@@ -283,6 +284,10 @@ internal sealed partial class Session : IDisposable
                 {
                     reply = replies.Dequeue();
                     wait = TimeSpan.Zero;
+                }
+                else if (closing)
+                {
+                    return;
                 }
                 else if (pending.Count > 0 && untilThrottle <= TimeSpan.Zero)
                 {
@@ -545,7 +550,6 @@ internal sealed partial class Session : IDisposable
         closing = true;
         closeCode = code;
         closeReason = reason;
-        replies.Clear();
 
         // The last send and the close handshake get a bounded time; a client that reads nothing is cut off.
         abortTimer = time.CreateTimer(static s => ((Session)s!).Abort(), this, TimeSpan.FromMilliseconds(options.CloseTimeoutMs), Timeout.InfiniteTimeSpan);
