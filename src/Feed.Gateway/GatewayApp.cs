@@ -28,6 +28,10 @@ public static class GatewayApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+
+        // The quote board (wwwroot): plain HTML, CSS and ES modules, no build step.
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.MapMarketStreamWebSocket();
         app.MapQuoteApi();
         app.MapGatewayHealth();
