@@ -134,12 +134,9 @@ public static class ClientRequestParser
             }
         }
 
-        // Trailing bytes after the object make the frame malformed.
-        if (reader.Read())
-        {
-            error = new ClientRequestError(id, "the frame holds more than one JSON value");
-            return null;
-        }
+        // Trailing bytes after the object make the frame malformed: the reader throws on them, which
+        // Parse reports as "not valid JSON".
+        reader.Read();
 
         if (fault is not null)
         {

@@ -24,6 +24,14 @@ public sealed class KafkaOptions
     /// </summary>
     public long LookbackMessages { get; set; } = 5_000;
 
+    /// <summary>
+    /// The longest a fetch waits at the broker for data, in ms. Unset (the default) means 100 on a real
+    /// cluster, whose brokers answer a waiting fetch as soon as data arrives (so this only paces idle
+    /// polling), and 2 on the embedded broker, which does not wake a waiting fetch early: there this value is
+    /// the tick latency floor. 1 to 10,000.
+    /// </summary>
+    public int? FetchWaitMaxMs { get; set; }
+
     /// <summary>Client id shown in broker logs and quotas. Defaults to <c>marketstream-gateway</c>.</summary>
     public string ClientId { get; set; } = "marketstream-gateway";
 

@@ -55,6 +55,7 @@ public static class IngestServiceCollectionExtensions
         services.AddOptions<KafkaOptions>()
             .Bind(configuration.GetSection(KafkaOptions.Section))
             .Validate(o => !string.IsNullOrWhiteSpace(o.Topic), "Feed:Kafka:Topic must not be empty.")
+            .Validate(o => o.FetchWaitMaxMs is null or (>= 1 and <= 10_000), "Feed:Kafka:FetchWaitMaxMs must be between 1 and 10000.")
             .Validate(o => o.LookbackMessages is >= 0 and <= 10_000_000, "Feed:Kafka:LookbackMessages must be between 0 and 10000000.")
             .Validate(o => o.UseEmbeddedBroker || o.BootstrapServers!.Split(',').All(s => s.Trim().Contains(':', StringComparison.Ordinal)),
                 "Feed:Kafka:BootstrapServers must be a comma-separated list of host:port.")

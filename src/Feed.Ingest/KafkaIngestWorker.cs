@@ -106,6 +106,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
             // the earliest record left is then the closest to what was asked for.
             AutoOffsetReset = AutoOffsetReset.Earliest,
             SocketNagleDisable = true,
+            FetchWaitMaxMs = options.FetchWaitMaxMs ?? (connection.Embedded is null ? 100 : 2),
 
             // librdkafka's prefetch buffer defaults to 64 MB per client; 32 MB still covers several
             // seconds of a heavy market, and backpressure holds the rest in Kafka.

@@ -36,6 +36,17 @@ public class GatewayHttpTests
         Assert.True(later.GetProperty("ts").GetInt64() >= first.GetProperty("ts").GetInt64());
     }
 
+    [Theory]
+    [InlineData("/api/quotes/EUR/USD")]
+    [InlineData("/api/quotes/eur%2Fusd")]
+    public async Task A_symbol_with_a_slash_is_reachable_over_HTTP(string path)
+    {
+        await using var gateway = await GatewayHost.StartAsync(("Feed:Simulator:Symbols", "EUR/USD"), ("Feed:Simulator:TicksPerSecond", 200));
+        await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 1), "EUR/USD to have state");
+        var body = await gateway.Http.GetStringAsync(new Uri(path, UriKind.Relative));
+        Assert.StartsWith("""{"symbol":"EUR/USD","seq":""", body, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_unknown_symbol_is_404_and_an_invalid_one_400()
     {

@@ -11,8 +11,10 @@ public static class QuoteApi
     {
         var api = endpoints.MapGroup("/api");
         api.MapGet("/symbols", (MarketState state) => Results.Ok(state.Symbols()));
-        api.MapGet("/quotes/{symbol}", (string symbol, MarketState state) =>
+        // A catch-all, because symbols may hold '/' (EUR/USD): both /api/quotes/EUR/USD and EUR%2FUSD work.
+        api.MapGet("/quotes/{**symbol}", (string symbol, MarketState state) =>
         {
+            symbol = Uri.UnescapeDataString(symbol);
             if (!Symbols.TryNormalize(symbol, out var normalized))
             {
                 return ErrorResult(StatusCodes.Status400BadRequest, "invalid_symbol", $"'{symbol}' is not a valid symbol");

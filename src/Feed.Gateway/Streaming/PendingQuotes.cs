@@ -33,6 +33,13 @@ internal interface IPendingQuotes
     /// <summary>Moves everything pending, oldest first, into <paramref name="batch"/>.</summary>
     void DrainTo(List<PendingQuote> batch);
 
+    /// <summary>
+    /// Takes over a quote pending under another policy (after <c>configure</c>), keeping its conflated and
+    /// dropped counts. Never overflows: a full queue makes room by dropping its oldest quote, whatever the
+    /// policy, since changing policy is not being slow.
+    /// </summary>
+    AddResult Carry(PendingQuote item);
+
     public static IPendingQuotes Create(DeliveryPolicy policy, int queueCapacity) => policy == DeliveryPolicy.Conflate
         ? new ConflatingQuotes()
         : new BoundedQuoteQueue(queueCapacity, policy);
@@ -45,7 +52,7 @@ internal interface IPendingQuotes
 internal sealed class ConflatingQuotes : IPendingQuotes
 {
     private readonly Dictionary<string, int> positions = new(StringComparer.Ordinal);
-    private readonly List<(Quote? Quote, int Conflated)> slots = [];
+    private readonly List<PendingQuote?> slots = [];
 
     public int Count => positions.Count;
 
@@ -53,12 +60,27 @@ internal sealed class ConflatingQuotes : IPendingQuotes
     {
         if (positions.TryGetValue(quote.Symbol, out var i))
         {
-            slots[i] = (quote, slots[i].Conflated + 1);
+            var old = slots[i]!.Value;
+            slots[i] = old with { Quote = quote, Conflated = old.Conflated + 1 };
             return AddResult.Conflated;
         }
 
         positions[quote.Symbol] = slots.Count;
-        slots.Add((quote, 0));
+        slots.Add(new PendingQuote(quote, 0, 0));
+        return AddResult.Added;
+    }
+
+    public AddResult Carry(PendingQuote item)
+    {
+        if (positions.TryGetValue(item.Quote.Symbol, out var i))
+        {
+            var old = slots[i]!.Value;
+            slots[i] = new PendingQuote(item.Quote, old.Conflated + 1 + item.Conflated, old.Dropped + item.Dropped);
+            return AddResult.Conflated;
+        }
+
+        positions[item.Quote.Symbol] = slots.Count;
+        slots.Add(item);
         return AddResult.Added;
     }
 
@@ -66,17 +88,17 @@ internal sealed class ConflatingQuotes : IPendingQuotes
     {
         if (positions.Remove(symbol, out var i))
         {
-            slots[i] = (null, 0);
+            slots[i] = null;
         }
     }
 
     public void DrainTo(List<PendingQuote> batch)
     {
-        foreach (var (quote, conflated) in slots)
+        foreach (var slot in slots)
         {
-            if (quote is not null)
+            if (slot is { } item)
             {
-                batch.Add(new PendingQuote(quote, conflated, 0));
+                batch.Add(item);
             }
         }
 
@@ -92,27 +114,39 @@ internal sealed class ConflatingQuotes : IPendingQuotes
 /// </summary>
 internal sealed class BoundedQuoteQueue(int capacity, DeliveryPolicy policy) : IPendingQuotes
 {
-    private readonly Quote?[] ring = new Quote?[capacity];
+    private readonly (Quote? Quote, int Conflated)[] ring = new (Quote?, int)[capacity];
     private readonly Dictionary<string, int> dropped = new(StringComparer.Ordinal);
     private int head;
     private int count;
 
     public int Count => count;
 
-    public AddResult Add(Quote quote)
+    public AddResult Add(Quote quote) => Enqueue(quote, 0, policy);
+
+    public AddResult Carry(PendingQuote item)
+    {
+        if (item.Dropped > 0)
+        {
+            dropped[item.Quote.Symbol] = dropped.GetValueOrDefault(item.Quote.Symbol) + item.Dropped;
+        }
+
+        return Enqueue(item.Quote, item.Conflated, policy == DeliveryPolicy.Disconnect ? DeliveryPolicy.DropOldest : policy);
+    }
+
+    private AddResult Enqueue(Quote quote, int conflated, DeliveryPolicy whenFull)
     {
         var result = AddResult.Added;
         if (count == ring.Length)
         {
             Quote victim;
-            switch (policy)
+            switch (whenFull)
             {
                 case DeliveryPolicy.DropOldest:
-                    victim = ring[head]!;
+                    victim = ring[head].Quote!;
                     head = (head + 1) % ring.Length;
                     break;
                 case DeliveryPolicy.DropNewest:
-                    victim = ring[(head + count - 1) % ring.Length]!;
+                    victim = ring[(head + count - 1) % ring.Length].Quote!;
                     break;
                 default:
                     return AddResult.Overflow;
@@ -123,7 +157,7 @@ internal sealed class BoundedQuoteQueue(int capacity, DeliveryPolicy policy) : I
             result = AddResult.Dropped;
         }
 
-        ring[(head + count) % ring.Length] = quote;
+        ring[(head + count) % ring.Length] = (quote, conflated);
         count++;
         return result;
     }
@@ -134,17 +168,17 @@ internal sealed class BoundedQuoteQueue(int capacity, DeliveryPolicy policy) : I
         var kept = 0;
         for (var i = 0; i < count; i++)
         {
-            var quote = ring[(head + i) % ring.Length]!;
-            if (!string.Equals(quote.Symbol, symbol, StringComparison.Ordinal))
+            var entry = ring[(head + i) % ring.Length];
+            if (!string.Equals(entry.Quote!.Symbol, symbol, StringComparison.Ordinal))
             {
-                ring[(head + kept) % ring.Length] = quote;
+                ring[(head + kept) % ring.Length] = entry;
                 kept++;
             }
         }
 
         for (var i = kept; i < count; i++)
         {
-            ring[(head + i) % ring.Length] = null;
+            ring[(head + i) % ring.Length] = default;
         }
 
         count = kept;
@@ -155,9 +189,9 @@ internal sealed class BoundedQuoteQueue(int capacity, DeliveryPolicy policy) : I
         for (var i = 0; i < count; i++)
         {
             var index = (head + i) % ring.Length;
-            var quote = ring[index]!;
-            ring[index] = null;
-            batch.Add(new PendingQuote(quote, 0, dropped.Remove(quote.Symbol, out var d) ? d : 0));
+            var (quote, conflated) = ring[index];
+            ring[index] = default;
+            batch.Add(new PendingQuote(quote!, conflated, dropped.Remove(quote!.Symbol, out var d) ? d : 0));
         }
 
         head = 0;

@@ -166,21 +166,11 @@ internal sealed partial class Session : IDisposable
     /// <summary>One text frame from the client: a request, answered by queueing replies.</summary>
     public void HandleFrame(ReadOnlySpan<byte> utf8)
     {
-        if (!rateLimiter.TryAcquire())
+        if (!WithinRate(utf8))
         {
-            // Over the rate: refuse this request, and if the client keeps going regardless, close it.
-            if (++consecutiveRejected > options.MaxRequestsPerSecond)
-            {
-                BeginClose(CloseCodes.TooManyRequests, "too many requests");
-                return;
-            }
-
-            var id = ClientRequestParser.Parse(utf8, out var bad)?.Id ?? bad?.Id ?? default;
-            EnqueueError(id, ErrorCodes.RateLimited, $"more than {options.MaxRequestsPerSecond} requests per second");
             return;
         }
 
-        consecutiveRejected = 0;
         var request = ClientRequestParser.Parse(utf8, out var error);
         if (request is null)
         {
@@ -207,8 +197,36 @@ internal sealed partial class Session : IDisposable
     }
 
     /// <summary>A frame the protocol does not allow (binary): answered with <c>bad_request</c>.</summary>
-    public void HandleBinaryFrame() =>
-        EnqueueError(default, ErrorCodes.BadRequest, "binary frames are not part of the protocol; send text frames holding JSON");
+    public void HandleBinaryFrame()
+    {
+        if (WithinRate(default))
+        {
+            EnqueueError(default, ErrorCodes.BadRequest, "binary frames are not part of the protocol; send text frames holding JSON");
+        }
+    }
+
+    /// <summary>
+    /// Every client frame counts against the request rate. Over it, the frame is refused with
+    /// <c>rate_limited</c>; a client that keeps going regardless is closed with 4029.
+    /// </summary>
+    private bool WithinRate(ReadOnlySpan<byte> utf8)
+    {
+        if (rateLimiter.TryAcquire())
+        {
+            consecutiveRejected = 0;
+            return true;
+        }
+
+        if (++consecutiveRejected > options.MaxRequestsPerSecond)
+        {
+            BeginClose(CloseCodes.TooManyRequests, "too many requests");
+            return false;
+        }
+
+        var id = ClientRequestParser.Parse(utf8, out var bad)?.Id ?? bad?.Id ?? default;
+        EnqueueError(id, ErrorCodes.RateLimited, $"more than {options.MaxRequestsPerSecond} requests per second");
+        return false;
+    }
 
     /// <summary>Starts an orderly close: the sender finishes its current message, then closes with <paramref name="code"/>.</summary>
     public void BeginClose(int code, string reason)
@@ -463,9 +481,14 @@ internal sealed partial class Session : IDisposable
                 pending = IPendingQuotes.Create(newPolicy, options.QueueCapacity);
                 foreach (var item in carried)
                 {
-                    if (pending.Add(item.Quote) is AddResult.Overflow or AddResult.Dropped)
+                    switch (pending.Carry(item))
                     {
-                        stats.QuoteDropped(newPolicy);
+                        case AddResult.Conflated:
+                            stats.QuoteConflated();
+                            break;
+                        case AddResult.Dropped:
+                            stats.QuoteDropped(newPolicy);
+                            break;
                     }
                 }
             }

@@ -31,10 +31,11 @@ public static class StreamingExtensions
         services.AddSingleton<SessionRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionRegistry>());
         services.AddSingleton<WebSocketEndpoint>();
+        services.AddSingleton<SseEndpoint>();
         return services;
     }
 
-    /// <summary>Maps <c>GET /ws</c> with WebSocket keep-alive pings and their timeout.</summary>
+    /// <summary>Maps <c>GET /ws</c> (with WebSocket keep-alive pings and their timeout) and <c>GET /sse</c>.</summary>
     public static WebApplication MapMarketStreamWebSocket(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -46,6 +47,7 @@ public static class StreamingExtensions
         });
         var endpoint = app.Services.GetRequiredService<WebSocketEndpoint>();
         app.Map("/ws", endpoint.HandleAsync);
+        app.MapGet("/sse", app.Services.GetRequiredService<SseEndpoint>().HandleAsync);
         return app;
     }
 }

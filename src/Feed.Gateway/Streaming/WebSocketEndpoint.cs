@@ -27,20 +27,20 @@ internal sealed partial class WebSocketEndpoint(
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            await HttpError(context, StatusCodes.Status426UpgradeRequired, "this endpoint speaks WebSocket: send an upgrade request").ConfigureAwait(false);
+            await HttpError(context, StatusCodes.Status426UpgradeRequired, "upgrade_required", "this endpoint speaks WebSocket: send an upgrade request").ConfigureAwait(false);
             return;
         }
 
         if (registry.IsDraining)
         {
             context.Response.Headers.RetryAfter = "1";
-            await HttpError(context, StatusCodes.Status503ServiceUnavailable, "the server is shutting down; connect to another replica").ConfigureAwait(false);
+            await HttpError(context, StatusCodes.Status503ServiceUnavailable, "unavailable", "the server is shutting down; connect to another replica").ConfigureAwait(false);
             return;
         }
 
         if (!ConnectSettings.TryRead(context.Request.Query, options, out var throttleMs, out var policy, out var problem))
         {
-            await HttpError(context, StatusCodes.Status400BadRequest, problem!).ConfigureAwait(false);
+            await HttpError(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, problem!).ConfigureAwait(false);
             return;
         }
 
@@ -188,8 +188,9 @@ internal sealed partial class WebSocketEndpoint(
         }
     }
 
-    private static Task HttpError(HttpContext context, int status, string message) =>
-        Results.Json(new { code = ErrorCodes.BadRequest, message }, statusCode: status).ExecuteAsync(context);
+    /// <summary>A refusal before the upgrade, as JSON: <c>{"code":…,"message":…}</c>.</summary>
+    internal static Task HttpError(HttpContext context, int status, string code, string message) =>
+        Results.Json(new { code, message }, statusCode: status).ExecuteAsync(context);
 
     [LoggerMessage(EventId = 700, Level = LogLevel.Debug, Message = "Session {SessionId}: frame over {Limit} bytes; closing with 1009")]
     private static partial void LogFrameTooBig(ILogger logger, string sessionId, int limit);

@@ -55,7 +55,7 @@ public sealed partial class MarketSimulator : BackgroundService
         var model = new MarketModel(universe, options.PartialTickRatio, options.Seed ?? Environment.TickCount);
         using var producer = new ProducerBuilder<string, byte[]>(connection.Configure(new ProducerConfig
         {
-            LingerMs = 5,
+            LingerMs = 1,
             Acks = Acks.Leader,
             EnableIdempotence = false,
             SocketNagleDisable = true,

@@ -1,0 +1,171 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using MarketStream.Contracts;
+using MarketStream.Gateway.Market;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace MarketStream.Gateway.Streaming;
+
+/// <summary>
+/// <c>GET /sse?symbols=AAPL,MSFT&amp;throttleMs=250</c> (PROTOCOL.md section 3), for networks that block
+/// WebSockets. The same <see cref="Session"/> as <c>/ws</c> does the work (one implementation of sessions,
+/// two transports); the symbols of the query become the session's one subscribe request, and the policy is
+/// always <c>conflate</c>. Events are named after the message type (<c>snapshot</c>, <c>updates</c>,
+/// <c>heartbeat</c>; also <c>hello</c>, <c>subscribed</c> and <c>error</c>, which a v1 client may ignore).
+/// </summary>
+internal sealed class SseEndpoint(
+    MarketState state,
+    SubscriptionIndex index,
+    SessionRegistry registry,
+    GatewayStats stats,
+    IOptions<GatewayOptions> options,
+    TimeProvider time,
+    ILoggerFactory loggerFactory)
+{
+    private readonly GatewayOptions options = options.Value;
+    private readonly ILogger sessionLogger = loggerFactory.CreateLogger<Session>();
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (registry.IsDraining)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await Error(context, StatusCodes.Status503ServiceUnavailable, "the server is shutting down; connect to another replica", "unavailable").ConfigureAwait(false);
+            return;
+        }
+
+        if (!ConnectSettings.TryRead(context.Request.Query, options, out var throttleMs, out var policy, out var problem))
+        {
+            await Error(context, StatusCodes.Status400BadRequest, problem!).ConfigureAwait(false);
+            return;
+        }
+
+        if (policy != DeliveryPolicy.Conflate)
+        {
+            await Error(context, StatusCodes.Status400BadRequest, "SSE always uses policy conflate").ConfigureAwait(false);
+            return;
+        }
+
+        var symbols = ((string?)context.Request.Query["symbols"] ?? string.Empty)
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (symbols.Length == 0)
+        {
+            await Error(context, StatusCodes.Status400BadRequest, "symbols is required: /sse?symbols=AAPL,MSFT").ConfigureAwait(false);
+            return;
+        }
+
+        var invalid = symbols.Where(s => !Symbols.TryNormalize(s, out _)).ToList();
+        if (invalid.Count > 0)
+        {
+            await Error(context, StatusCodes.Status400BadRequest, $"not valid symbols: {string.Join(", ", invalid)}", ErrorCodes.InvalidSymbol).ConfigureAwait(false);
+            return;
+        }
+
+        if (symbols.Length > options.MaxSymbolsPerConnection)
+        {
+            await Error(context, StatusCodes.Status400BadRequest, $"at most {options.MaxSymbolsPerConnection} symbols per connection", ErrorCodes.TooManySymbols).ConfigureAwait(false);
+            return;
+        }
+
+        if (!registry.TryReserve())
+        {
+            context.Response.Headers.RetryAfter = "5";
+            await Error(context, StatusCodes.Status503ServiceUnavailable, "connection limit reached; try again later", "unavailable").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await StreamAsync(context, symbols, throttleMs).ConfigureAwait(false);
+        }
+        finally
+        {
+            registry.Release();
+        }
+    }
+
+    private async Task StreamAsync(HttpContext context, string[] symbols, int throttleMs)
+    {
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+
+        // EventSource reconnects by itself; ask it to wait a second rather than its default of a few.
+        await context.Response.BodyWriter.WriteAsync("retry: 1000\n\n"u8.ToArray(), context.RequestAborted).ConfigureAwait(false);
+
+        var transport = new SseTransport(context);
+        using var session = new Session(transport, state, index, options, stats, time, sessionLogger, throttleMs, DeliveryPolicy.Conflate);
+        var run = session.RunAsync();
+        registry.Add(session, run);
+        try
+        {
+            session.HandleFrame(SubscribeRequest(symbols));
+            var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (context.RequestAborted.Register(() => aborted.TrySetResult()))
+            {
+                // The stream ends when the client goes away or the session closes (drain, fault).
+                if (await Task.WhenAny(aborted.Task, run).ConfigureAwait(false) == aborted.Task)
+                {
+                    session.BeginClose(CloseCodes.Abnormal, "client went away");
+                }
+            }
+        }
+        finally
+        {
+            await run.ConfigureAwait(false);
+            registry.Remove(session);
+        }
+    }
+
+    private static byte[] SubscribeRequest(string[] symbols)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("op"u8, "subscribe"u8);
+            writer.WriteStartArray("symbols"u8);
+            foreach (var symbol in symbols)
+            {
+                writer.WriteStringValue(symbol);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static Task Error(HttpContext context, int status, string message, string code = ErrorCodes.BadRequest) =>
+        WebSocketEndpoint.HttpError(context, status, code, message);
+
+    /// <summary>A session's messages as server-sent events: <c>event: type</c>, <c>data: json</c>.</summary>
+    private sealed class SseTransport(HttpContext context) : ISessionTransport
+    {
+        public async ValueTask SendAsync(ReadOnlyMemory<byte> message, string type, CancellationToken cancellationToken)
+        {
+            var writer = context.Response.BodyWriter;
+            writer.Write("event: "u8);
+            writer.Write(Encoding.ASCII.GetBytes(type));
+            writer.Write("\ndata: "u8);
+
+            // One JSON object on one line: Utf8JsonWriter without indentation writes no newlines.
+            writer.Write(message.Span);
+            writer.Write("\n\n"u8);
+            var flush = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (flush.IsCanceled || flush.IsCompleted)
+            {
+                throw new OperationCanceledException("the SSE client went away");
+            }
+        }
+
+        public ValueTask CloseAsync(int closeCode, string reason, CancellationToken cancellationToken) =>
+            context.Response.BodyWriter.CompleteAsync();
+
+        public void Abort() => context.Abort();
+    }
+}
