@@ -14,7 +14,7 @@ public sealed partial class FeedClient
         var everConnected = false;
         while (!cancellationToken.IsCancellationRequested)
         {
-            ConnectionEnd end;
+            var end = new ConnectionEnd(DisconnectReason.ConnectFailed);
             FeedConnection? connection = null;
             try
             {
@@ -46,10 +46,6 @@ public sealed partial class FeedClient
                 {
                     Counters.StaleDetected();
                 }
-            }
-            else
-            {
-                end = new ConnectionEnd(DisconnectReason.ConnectFailed);
             }
 
             if (cancellationToken.IsCancellationRequested || IsDisposing)

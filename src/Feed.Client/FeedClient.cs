@@ -129,7 +129,8 @@ public sealed partial class FeedClient : IAsyncDisposable
     /// <summary>
     /// Subscribes to <paramref name="symbols"/> and returns once the server has confirmed them and sent their
     /// snapshot (so the snapshot quotes are already buffered). The symbols are kept across reconnects. If the
-    /// connection drops first, the request is sent again on the next one.
+    /// connection drops first, the request is sent again on the next one. Cancelling ends the wait, not the
+    /// subscription: the symbols stay wanted (call <see cref="UnsubscribeAsync"/> to drop them).
     /// </summary>
     /// <exception cref="InvalidSymbolException">A symbol breaks the protocol's rules (checked before sending).</exception>
     /// <exception cref="TooManySymbolsException">The gateway's per-connection limit would be exceeded.</exception>
@@ -302,7 +303,9 @@ public sealed partial class FeedClient : IAsyncDisposable
 
         if (connection is not null)
         {
-            await connection.TrySendAsync(request.Frame, cancellationToken).ConfigureAwait(false);
+            // Not the caller's token: cancelling a WebSocket send aborts the whole connection. A send that hangs
+            // is cut off by the staleness watchdog instead.
+            await connection.TrySendAsync(request.Frame, CancellationToken.None).ConfigureAwait(false);
         }
 
         try

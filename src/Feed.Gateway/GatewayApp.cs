@@ -1,6 +1,7 @@
 using MarketStream.Gateway.Http;
 using MarketStream.Gateway.Market;
 using MarketStream.Gateway.Streaming;
+using MarketStream.Gateway.Telemetry;
 using MarketStream.Ingest;
 
 namespace MarketStream.Gateway;
@@ -25,6 +26,7 @@ public static class GatewayApp
         builder.Services.AddMarketState();
         builder.Services.AddMarketStreaming(builder.Configuration);
         builder.Services.AddGatewayHealth();
+        builder.Services.AddMarketStreamTelemetry(builder.Configuration);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -35,6 +37,7 @@ public static class GatewayApp
         app.MapMarketStreamWebSocket();
         app.MapQuoteApi();
         app.MapGatewayHealth();
+        app.MapMarketStreamMetrics();
         return app;
     }
 

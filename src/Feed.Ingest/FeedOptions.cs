@@ -32,6 +32,13 @@ public sealed class KafkaOptions
     /// </summary>
     public int? FetchWaitMaxMs { get; set; }
 
+    /// <summary>
+    /// How long the brokers may be unreachable before readiness turns false, in seconds. Defaults to 30:
+    /// long enough to ride out a broker restart without pulling every replica out of the Service at once,
+    /// short enough that a gateway cut off from Kafka stops receiving new clients. 1 to 3,600.
+    /// </summary>
+    public int UnreachableGraceSeconds { get; set; } = 30;
+
     /// <summary>Client id shown in broker logs and quotas. Defaults to <c>marketstream-gateway</c>.</summary>
     public string ClientId { get; set; } = "marketstream-gateway";
 

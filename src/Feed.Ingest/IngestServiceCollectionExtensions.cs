@@ -23,6 +23,7 @@ public static class IngestServiceCollectionExtensions
         services.TryAddSingleton<IngestStats>();
         services.TryAddSingleton<IngestStatus>();
         services.AddHostedService<KafkaIngestWorker>();
+        services.AddHostedService<BrokerMonitor>();
         services.AddMarketSimulator(configuration);
         return services;
     }
@@ -56,6 +57,7 @@ public static class IngestServiceCollectionExtensions
             .Bind(configuration.GetSection(KafkaOptions.Section))
             .Validate(o => !string.IsNullOrWhiteSpace(o.Topic), "Feed:Kafka:Topic must not be empty.")
             .Validate(o => o.FetchWaitMaxMs is null or (>= 1 and <= 10_000), "Feed:Kafka:FetchWaitMaxMs must be between 1 and 10000.")
+            .Validate(o => o.UnreachableGraceSeconds is >= 1 and <= 3600, "Feed:Kafka:UnreachableGraceSeconds must be between 1 and 3600.")
             .Validate(o => o.LookbackMessages is >= 0 and <= 10_000_000, "Feed:Kafka:LookbackMessages must be between 0 and 10000000.")
             .Validate(o => o.UseEmbeddedBroker || o.BootstrapServers!.Split(',').All(s => s.Trim().Contains(':', StringComparison.Ordinal)),
                 "Feed:Kafka:BootstrapServers must be a comma-separated list of host:port.")

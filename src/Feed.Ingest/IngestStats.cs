@@ -15,6 +15,7 @@ public sealed class IngestStats
     private long consumed;
     private long brokerErrors;
     private long channelFullWaits;
+    private long lag;
 
     public IngestStats(IMeterFactory meterFactory, TickChannel channel)
     {
@@ -31,6 +32,8 @@ public sealed class IngestStats
             "Times the consumer waited because the ingest channel was full (backpressure into Kafka).");
         meter.CreateObservableGauge("marketstream.ingest.channel_depth", () => channel.Count, "{tick}",
             "Ticks waiting in the ingest channel.");
+        meter.CreateObservableGauge("marketstream.ingest.consumer_lag", () => Lag, "{tick}",
+            "Records in Kafka not yet consumed, over all partitions (high watermark minus position).");
     }
 
     public long Consumed => Interlocked.Read(ref consumed);
@@ -38,6 +41,9 @@ public sealed class IngestStats
     public long BrokerErrors => Interlocked.Read(ref brokerErrors);
 
     public long ChannelFullWaits => Interlocked.Read(ref channelFullWaits);
+
+    /// <summary>Records behind the end of the topic, summed over partitions, as last measured.</summary>
+    public long Lag => Interlocked.Read(ref lag);
 
     public long Rejected(TickRejectReason reason) => Interlocked.Read(ref rejected[(int)reason]);
 
@@ -48,6 +54,8 @@ public sealed class IngestStats
     public void RecordRejected(TickRejectReason reason) => Interlocked.Increment(ref rejected[(int)reason]);
 
     internal void RecordBrokerError() => Interlocked.Increment(ref brokerErrors);
+
+    internal void SetLag(long value) => Interlocked.Exchange(ref lag, value);
 
     internal void RecordChannelFullWait() => Interlocked.Increment(ref channelFullWaits);
 

@@ -8,6 +8,7 @@ public sealed class IngestStatus
 {
     private readonly TaskCompletionSource warm = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long lastBrokerErrorTicks;
+    private long lastBrokerContactTicks;
     private volatile string? fatalError;
 
     /// <summary>True once every partition has been read up to where its end was at start.</summary>
@@ -28,6 +29,18 @@ public sealed class IngestStatus
             return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
         }
     }
+
+    /// <summary>When the brokers last answered (a metadata request, a fetch), if ever.</summary>
+    public DateTimeOffset? LastBrokerContact
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref lastBrokerContactTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    internal void MarkBrokerContact(DateTimeOffset at) => Interlocked.Exchange(ref lastBrokerContactTicks, at.UtcTicks);
 
     internal void MarkWarm() => warm.TrySetResult();
 

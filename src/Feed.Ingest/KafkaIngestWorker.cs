@@ -24,6 +24,8 @@ public sealed partial class KafkaIngestWorker : BackgroundService
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan LagInterval = TimeSpan.FromSeconds(1);
 
     private readonly KafkaConnection connection;
     private readonly KafkaOptions options;
@@ -170,6 +172,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                 }
 
                 consumer.Assign(assignment);
+                status.MarkBrokerContact(time.GetUtcNow());
                 LogAssigned(logger, options.Topic, partitions.Count, lookback);
                 return warmTargets;
             }
@@ -201,19 +204,33 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         var startedAt = time.GetTimestamp();
         var decoder = new TickDecoder();
         var writer = channel.Writer;
+        var lagMeasuredAt = startedAt;
         CheckWarm(warmTargets, startedAt);
 
         while (true)
         {
+            ct.ThrowIfCancellationRequested();
             ThrowIfFatal();
-            ConsumeResult<byte[]?, byte[]?> result;
+            if (time.GetElapsedTime(lagMeasuredAt) >= LagInterval)
+            {
+                lagMeasuredAt = time.GetTimestamp();
+                stats.SetLag(MeasureLag(consumer));
+            }
+
+            ConsumeResult<byte[]?, byte[]?>? result;
             try
             {
-                result = consumer.Consume(ct);
+                // A bounded wait, so lag is measured and cancellation seen even when the topic is quiet.
+                result = consumer.Consume(PollInterval);
             }
             catch (ConsumeException ex) when (!ex.Error.IsFatal)
             {
                 OnError(consumer, ex.Error);
+                continue;
+            }
+
+            if (result is null)
+            {
                 continue;
             }
 
@@ -256,6 +273,26 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                 writer.WriteAsync(envelope, ct).AsTask().GetAwaiter().GetResult();
             }
         }
+    }
+
+    /// <summary>
+    /// Sum over partitions of the high watermark minus the position, from what the client already knows
+    /// (the watermarks of its last fetch responses): no request to the brokers.
+    /// </summary>
+    private static long MeasureLag(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        long total = 0;
+        foreach (var tp in consumer.Assignment)
+        {
+            var high = consumer.GetWatermarkOffsets(tp).High;
+            var position = consumer.Position(tp);
+            if (high != Offset.Unset && position != Offset.Unset && high.Value > position.Value)
+            {
+                total += high.Value - position.Value;
+            }
+        }
+
+        return total;
     }
 
     private void CheckWarm(Dictionary<int, long> pending, long startedAt)

@@ -22,7 +22,13 @@ public class ShutdownAndLivenessTests
             clients.Add(client);
         }
 
-        var closes = clients.Select(c => c.ReceiveCloseAsync(TimeSpan.FromSeconds(20))).ToList();
+        var closedAt = new DateTime[clients.Count];
+        var closes = clients.Select(async (c, i) =>
+        {
+            var code = await c.ReceiveCloseAsync(TimeSpan.FromSeconds(20));
+            closedAt[i] = DateTime.UtcNow;
+            return code;
+        }).ToList();
         var started = DateTime.UtcNow;
         var stopping = gateway.App.StopAsync();
 
@@ -41,6 +47,9 @@ public class ShutdownAndLivenessTests
 
         var codes = await Task.WhenAll(closes).WaitAsync(TimeSpan.FromSeconds(20));
         Assert.All(codes, code => Assert.Equal(CloseCodes.GoingAway, code));
+
+        // Spread over the 2 s window (at 0, 0.5, 1 and 1.5 s), not all at once.
+        Assert.True(closedAt.Max() - closedAt.Min() >= TimeSpan.FromSeconds(1), $"closes spread over only {(closedAt.Max() - closedAt.Min()).TotalMilliseconds:F0} ms");
         await stopping.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10), "shutdown took far longer than the 2 s drain window");
 

@@ -1,13 +1,15 @@
 using MarketStream.Gateway.Streaming;
 using MarketStream.Ingest;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace MarketStream.Gateway.Http;
 
 /// <summary>
 /// <c>/healthz/live</c> says the process answers; <c>/healthz/ready</c> says it holds current state and
 /// should get traffic: false until the ingest has caught up with Kafka (DESIGN.md decision 2) and after a
-/// fatal ingest error, and from the moment shutdown begins.
+/// fatal ingest error, when the brokers have not answered for longer than
+/// <c>Feed:Kafka:UnreachableGraceSeconds</c>, and from the moment shutdown begins.
 /// </summary>
 public static class Health
 {
@@ -26,12 +28,18 @@ public static class Health
         return endpoints;
     }
 
-    private sealed class IngestReadinessCheck(IngestStatus status, SessionRegistry sessions) : IHealthCheck
+    private sealed class IngestReadinessCheck(
+        IngestStatus status,
+        SessionRegistry sessions,
+        IOptions<KafkaOptions> kafka,
+        TimeProvider time) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(status switch
             {
                 _ when sessions.IsDraining => HealthCheckResult.Unhealthy("draining: shutting down"),
+                { LastBrokerContact: { } contact } when time.GetUtcNow() - contact > TimeSpan.FromSeconds(kafka.Value.UnreachableGraceSeconds) =>
+                    HealthCheckResult.Unhealthy($"Kafka unreachable for {(time.GetUtcNow() - contact).TotalSeconds:F0} s"),
                 { FatalError: { } error } => HealthCheckResult.Unhealthy($"ingest stopped: {error}"),
                 { IsWarm: false } => HealthCheckResult.Unhealthy("warming up from Kafka"),
                 _ => HealthCheckResult.Healthy(),

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using MarketStream.Contracts;
+using MarketStream.Gateway.Telemetry;
 using MarketStream.Ingest;
 
 namespace MarketStream.Gateway.Market;
@@ -38,6 +40,16 @@ public sealed partial class MarketStateWriter(
 
     private void Apply(in TickEnvelope envelope)
     {
+        // Only a tick that carries its producer's trace context is traced, as a child of that context, so
+        // the producer's sampling decision holds; HasListeners keeps the untraced path free of any cost.
+        using var activity = envelope.ProducerContext != default && MarketTracing.Source.HasListeners()
+            ? MarketTracing.Source.StartActivity("marketstream.tick.merge", ActivityKind.Consumer, envelope.ProducerContext)
+            : null;
+        activity?.SetTag("messaging.system", "kafka");
+        activity?.SetTag("messaging.kafka.partition", envelope.Partition);
+        activity?.SetTag("messaging.kafka.offset", envelope.Offset);
+        activity?.SetTag("marketstream.symbol", envelope.Tick.Symbol);
+
         var quote = state.Apply(envelope);
         if (quote is null)
         {

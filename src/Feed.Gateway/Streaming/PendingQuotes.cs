@@ -138,22 +138,25 @@ internal sealed class BoundedQuoteQueue(int capacity, DeliveryPolicy policy) : I
         var result = AddResult.Added;
         if (count == ring.Length)
         {
-            Quote victim;
+            (Quote? Quote, int Conflated) victim;
             switch (whenFull)
             {
                 case DeliveryPolicy.DropOldest:
-                    victim = ring[head].Quote!;
+                    victim = ring[head];
                     head = (head + 1) % ring.Length;
                     break;
                 case DeliveryPolicy.DropNewest:
-                    victim = ring[(head + count - 1) % ring.Length].Quote!;
+                    victim = ring[(head + count - 1) % ring.Length];
                     break;
                 default:
                     return AddResult.Overflow;
             }
 
             count--;
-            dropped[victim.Symbol] = dropped.GetValueOrDefault(victim.Symbol) + 1;
+
+            // Ticks conflated into the victim (carried over from conflate) are lost with it: count them too.
+            var symbol = victim.Quote!.Symbol;
+            dropped[symbol] = dropped.GetValueOrDefault(symbol) + 1 + victim.Conflated;
             result = AddResult.Dropped;
         }
 

@@ -25,6 +25,16 @@ public static class StreamingExtensions
             .Validate(o => o.CloseTimeoutMs is >= 100 and <= 60_000, "Feed:Gateway:CloseTimeoutMs must be between 100 and 60000.")
             .ValidateOnStart();
 
+        // The host must wait for the whole drain: the drain window, then each client's close handshake.
+        services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) =>
+        {
+            var needed = TimeSpan.FromSeconds(gateway.Value.DrainSeconds) + TimeSpan.FromMilliseconds(gateway.Value.CloseTimeoutMs) + TimeSpan.FromSeconds(5);
+            if (host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
+
         services.AddSingleton<SubscriptionIndex>();
         services.AddSingleton<IMarketStateObserver>(sp => sp.GetRequiredService<SubscriptionIndex>());
         services.AddSingleton<GatewayStats>();

@@ -99,7 +99,7 @@ internal sealed partial class WebSocketEndpoint(
                 var first = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
                 if (first.MessageType == WebSocketMessageType.Close)
                 {
-                    session.BeginClose(CloseCodes.Normal, "client closed");
+                    session.BeginClose(ClientCloseCode(socket), "client closed");
                     return;
                 }
 
@@ -131,7 +131,7 @@ internal sealed partial class WebSocketEndpoint(
                 var result = await socket.ReceiveAsync(buffer.AsMemory(count, limit + 1 - count), cancellationToken).ConfigureAwait(false);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    session.BeginClose(CloseCodes.Normal, "client closed");
+                    session.BeginClose(ClientCloseCode(socket), "client closed");
                     return false;
                 }
 
@@ -161,6 +161,9 @@ internal sealed partial class WebSocketEndpoint(
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>The server answers a client's close with the client's own code (RFC 6455 section 5.5.1), so metrics show why clients leave.</summary>
+    private static int ClientCloseCode(WebSocket socket) => socket.CloseStatus is { } status ? (int)status : CloseCodes.Normal;
 
     /// <summary>After the server decided to close, reads (and ignores) what the client still sends until its close frame.</summary>
     private static async Task DiscardUntilCloseAsync(WebSocket socket, CancellationToken cancellationToken)

@@ -121,9 +121,12 @@ internal sealed class SessionHarness : IAsyncDisposable
         return true;
     }
 
-    public static async Task WaitUntil(Func<bool> condition, string what)
+    public static Task WaitUntil(Func<bool> condition, string what) => WaitUntil(condition, () => what);
+
+    /// <summary>Waits for <paramref name="condition"/>; on timeout fails, describing the state at that moment.</summary>
+    public static async Task WaitUntil(Func<bool> condition, Func<string> what)
     {
-        Assert.True(await Eventually(condition, Timeout), $"timed out waiting for {what}");
+        Assert.True(await Eventually(condition, Timeout), $"timed out waiting for {what()}");
     }
 
     public async ValueTask DisposeAsync()
@@ -165,7 +168,7 @@ internal sealed class TestConnection(SessionHarness harness, FakeTransport trans
     /// <summary>The next message not read yet, waiting for it if need be.</summary>
     public async Task<SentMessage> ReadAsync()
     {
-        await SessionHarness.WaitUntil(() => Transport.Sent.Count > cursor, $"message #{cursor + 1}; so far: {Describe()}");
+        await SessionHarness.WaitUntil(() => Transport.Sent.Count > cursor, () => $"message #{cursor + 1}; so far: {Describe()}");
         return Transport.Sent[cursor++];
     }
 
@@ -206,7 +209,7 @@ internal sealed class TestConnection(SessionHarness harness, FakeTransport trans
         [.. UpdateFrames().SelectMany(f => f["quotes"].EnumerateArray())];
 
     public Task WaitForAsync(Func<IReadOnlyList<SentMessage>, bool> condition, string what) =>
-        SessionHarness.WaitUntil(() => condition(Transport.Sent), $"{what}; so far: {Describe()}");
+        SessionHarness.WaitUntil(() => condition(Transport.Sent), () => $"{what}; so far: {Describe()}");
 
     /// <summary>Waits until an <c>updates</c> frame has carried <paramref name="symbol"/> at <paramref name="seq"/> or later.</summary>
     public Task WaitForSeqAsync(string symbol, long seq) =>

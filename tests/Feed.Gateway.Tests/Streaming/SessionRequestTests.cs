@@ -77,29 +77,42 @@ public class SessionRequestTests
         h.Publish("AAPL", 100m);
         var c = await h.ConnectAsync(throttleMs: 0);
 
-        // The single market writer keeps ticking while the client subscribes.
-        const int Ticks = 3_000;
+        // The single market writer keeps ticking before, during and after the subscribe.
+        var subscribedAt = -1;
+        var ticks = 0;
+        Quote last = null!;
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var writer = Task.Run(() =>
         {
-            for (var i = 0; i < Ticks; i++)
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            for (var i = 0; ; i++)
             {
-                h.Publish("AAPL", 100m + (i / 100m));
+                last = h.Publish("AAPL", 100m + (i / 100m));
+                ticks++;
                 if (i == 100)
                 {
                     started.SetResult();
+                }
+
+                var at = Volatile.Read(ref subscribedAt);
+                if ((at >= 0 && i > at + 1_000) || watch.Elapsed > SessionHarness.Timeout)
+                {
+                    return;
                 }
             }
         });
         await started.Task.WaitAsync(SessionHarness.Timeout);
         c.Send("""{"op":"subscribe","symbols":["AAPL"]}""");
+        await c.WaitForAsync(m => m.Any(x => x.Type == "snapshot"), "the snapshot");
+        Volatile.Write(ref subscribedAt, ticks);
         await writer.WaitAsync(SessionHarness.Timeout);
-        await c.WaitForSeqAsync("AAPL", Ticks + 1);
+        await c.WaitForSeqAsync("AAPL", last.Seq);
 
         var afterHello = c.Messages.Skip(1).ToList();
         Assert.Equal("subscribed", afterHello[0].Type);
         Assert.Equal("snapshot", afterHello[1].Type);
-        Assert.DoesNotContain(afterHello.Take(2), m => m.Type == "updates");
+        Assert.Single(afterHello[1]["quotes"].EnumerateArray());
+        Assert.True(afterHello.Count > 2, "the ticks after the subscribe were sent as updates");
         var seqs = afterHello.Skip(1)
             .SelectMany(m => m["quotes"].EnumerateArray())
             .Select(q => q.GetProperty("seq").GetInt64())
@@ -266,6 +279,39 @@ public class SessionRequestTests
         var quotes = c.UpdateQuotes();
         var accounted = quotes.Count + quotes.Sum(q => Count(q, "conflated")) + quotes.Sum(q => Count(q, "dropped"));
         Assert.True(accounted == Offered, $"delivered {quotes.Count}, conflated {quotes.Sum(q => Count(q, "conflated"))}, dropped {quotes.Sum(q => Count(q, "dropped"))}; {Offered} offered. {c.Describe()}");
+    }
+
+    [Fact]
+    public async Task A_conflated_quote_carried_into_a_queue_and_then_dropped_counts_all_its_ticks_as_dropped()
+    {
+        await using var h = new SessionHarness(o => o.QueueCapacity = 16);
+        var c = await h.ConnectAsync(throttleMs: 0, DeliveryPolicy.Conflate);
+        c.Send("""{"op":"subscribe","symbols":["AAPL","MSFT"]}""");
+        await c.ExpectAsync("subscribed");
+        await c.ExpectAsync("snapshot");
+
+        c.Transport.Hold();
+        h.Publish("AAPL", 1m);
+        await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
+        for (var i = 0; i < 10; i++)
+        {
+            h.Publish("AAPL", 2m + i);
+        }
+
+        // One AAPL quote standing for 10 ticks moves into a drop-oldest queue, and is then pushed out of it.
+        c.Send("""{"op":"configure","policy":"drop-oldest"}""");
+        for (var i = 0; i < 16; i++)
+        {
+            h.Publish("MSFT", 100m + i);
+        }
+
+        var last = h.Publish("AAPL", 50m);
+        c.Transport.Release();
+        await c.WaitForSeqAsync("AAPL", last.Seq);
+
+        var aapl = c.UpdateQuotes().Where(q => q.GetProperty("symbol").GetString() == "AAPL").ToList();
+        var accounted = aapl.Count + aapl.Sum(q => Count(q, "conflated")) + aapl.Sum(q => Count(q, "dropped"));
+        Assert.True(accounted == 12, $"AAPL: 12 ticks offered, {aapl.Count} delivered, {aapl.Sum(q => Count(q, "conflated"))} conflated, {aapl.Sum(q => Count(q, "dropped"))} dropped. {c.Describe()}");
     }
 
     [Fact]
@@ -450,6 +496,29 @@ public class SessionRequestTests
 
         Assert.Equal("rate_limited", (await c.ExpectAsync("error"))["code"].GetString());
         Assert.Null(c.Session.CloseCode);
+    }
+
+    [Fact]
+    public async Task Binary_frames_count_against_the_request_rate()
+    {
+        await using var h = new SessionHarness(o => o.MaxRequestsPerSecond = 5);
+        var c = await h.ConnectAsync();
+
+        for (var i = 0; i < 10; i++)
+        {
+            c.Session.HandleBinaryFrame();
+        }
+
+        c.Send("""{"op":"ping","id":11}""");
+        var replies = new List<SentMessage>();
+        for (var i = 0; i < 11; i++)
+        {
+            replies.Add(await c.ExpectAsync("error"));
+        }
+
+        Assert.All(replies.Take(10), m => Assert.Equal("bad_request", m["code"].GetString()));
+        Assert.Equal("rate_limited", replies[10]["code"].GetString());
+        Assert.Equal(11, replies[10]["id"].GetInt64());
     }
 
     [Fact]

@@ -165,7 +165,7 @@ function requestConfigure(change) {
 
 // ---- connection events -------------------------------------------------------------------------------
 
-const STATE_LABEL = { connecting: 'Connecting', connected: 'Live', reconnecting: 'Reconnecting', stale: 'Stale' };
+const STATE_LABEL = { connecting: 'Connecting', connected: 'Live', reconnecting: 'Reconnecting', stale: 'Stale', idle: 'Idle' };
 let lastStateDetail = null;
 
 conn.addEventListener('state', (e) => {
@@ -187,6 +187,8 @@ function renderState() {
     detail = left > 0 ? `retry in ${(left / 1000).toFixed(1)}s` : 'connecting';
     if (d.attempt > 0) detail += ` \u00b7 attempt ${d.attempt}`;
     if (d.reason) detail += ` \u00b7 ${d.reason}`;
+  } else if (d.state === 'idle') {
+    detail = d.reason;
   } else if (d.state === 'stale') {
     detail = `nothing received for over ${((2.5 * d.heartbeatMs) / 1000).toFixed(1)}s`;
   }
@@ -205,9 +207,13 @@ conn.addEventListener('session', (e) => {
 
 conn.addEventListener('message', (e) => {
   const msg = e.detail;
-  counters.frames++;
+  if (!msg.synthetic) counters.frames++;
   switch (msg.type) {
     case 'hello':
+      if (msg.sessionId) {
+        setText('session', msg.sessionId.slice(0, 8));
+        $('session').title = msg.sessionId;
+      }
       setText('heartbeat', `${(msg.heartbeatMs / 1000).toFixed(1)}s`);
       showSettings(msg.throttleMs, msg.policy);
       showConfigured(msg.throttleMs, msg.policy, 'hello');
@@ -215,7 +221,7 @@ conn.addEventListener('message', (e) => {
     case 'configured':
       showSettings(msg.throttleMs, msg.policy);
       showConfigured(msg.throttleMs, msg.policy, msg.synthetic ? 'sse' : 'configured');
-      saveSettings();
+      if (!msg.synthetic) saveSettings();
       break;
     case 'snapshot':
     case 'updates':

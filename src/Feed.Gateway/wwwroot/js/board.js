@@ -210,8 +210,8 @@ function setText(el, text) {
 // Web Animations rather than toggling a CSS class: restarting a class animation on every tick needs a
 // forced reflow, and several flashes in a row on the same cell would cancel each other.
 const FLASH = {
-  up: [{ backgroundColor: 'rgba(38, 194, 129, 0.45)' }, { backgroundColor: 'rgba(38, 194, 129, 0)' }],
-  down: [{ backgroundColor: 'rgba(240, 80, 80, 0.45)' }, { backgroundColor: 'rgba(240, 80, 80, 0)' }],
+  up: [{ backgroundColor: 'rgba(38, 194, 129, 0.32)' }, { backgroundColor: 'rgba(38, 194, 129, 0)' }],
+  down: [{ backgroundColor: 'rgba(240, 80, 80, 0.32)' }, { backgroundColor: 'rgba(240, 80, 80, 0)' }],
 };
 const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
 

@@ -5,7 +5,7 @@
 // watches liveness (heartbeats), and reports everything as DOM events so the page never touches a socket:
 //
 //   "state"    detail: { state, transport, attempt, retryInMs, reason }
-//              state is "connecting" | "connected" | "reconnecting" | "stale"
+//              state is "connecting" | "connected" | "reconnecting" | "stale" | "idle" (SSE, empty watchlist)
 //   "message"  detail: one parsed server message ({type: "hello" | "snapshot" | "updates" | ...})
 //   "session"  detail: { transport, sessionId }   a new stream began: the watchlist has been (re)sent
 //
@@ -23,8 +23,9 @@ const BACKOFF_BASE_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
 
 // After this many WebSocket attempts in a row that never opened, ask the gateway over plain HTTP whether
-// it is up at all. Up but WebSocket refused (a proxy that blocks upgrades) means fall back to SSE; down
-// means keep trying WebSocket, so a restart of the gateway does not leave the board on SSE for good.
+// it is up and serving (/healthz/ready). Ready but WebSocket refused (a proxy that blocks upgrades) means
+// fall back to SSE; down, starting or draining means keep trying WebSocket, so a restart of the gateway
+// does not push the board onto the fallback.
 const WS_FAILURES_BEFORE_FALLBACK = 3;
 
 // PROTOCOL.md: stale after 2.5 heartbeat intervals with nothing received. SSE has no hello, so until a
@@ -186,7 +187,7 @@ export class Connection extends EventTarget {
   async onWebSocketFailed(opened, reason) {
     if (this.stopped) return;
     if (!opened) this.wsFailures++;
-    if (this.forced === 'auto' && !opened && this.wsFailures >= WS_FAILURES_BEFORE_FALLBACK && await this.httpReachable()) {
+    if (this.forced === 'auto' && !opened && this.wsFailures >= WS_FAILURES_BEFORE_FALLBACK && await this.gatewayReady()) {
       // The gateway answers HTTP but not WebSocket: something on the way blocks upgrades.
       this.transport = TRANSPORT_SSE;
       this.wsFailures = 0;
@@ -197,11 +198,11 @@ export class Connection extends EventTarget {
     this.scheduleRetry(reason);
   }
 
-  async httpReachable() {
+  async gatewayReady() {
     try {
       const ctl = new AbortController();
       const t = setTimeout(() => ctl.abort(), 2_000);
-      const res = await fetch(new URL('/healthz/live', this.base), { cache: 'no-store', signal: ctl.signal });
+      const res = await fetch(new URL('/healthz/ready', this.base), { cache: 'no-store', signal: ctl.signal });
       clearTimeout(t);
       return res.ok;
     } catch {
@@ -211,11 +212,16 @@ export class Connection extends EventTarget {
 
   openEventSource() {
     const symbols = this.getSymbols();
+    if (symbols.length === 0) {
+      // /sse requires at least one symbol; with nothing to watch there is nothing to open.
+      this.setState('idle', 'watchlist empty');
+      return;
+    }
     const url = new URL('/sse', this.base);
     url.searchParams.set('symbols', symbols.join(','));
     url.searchParams.set('throttleMs', String(this.throttleMs));
-    // The server's conflate is the only SSE policy; say so in the UI and do not send ours.
-    this.policy = 'conflate';
+    // SSE is always conflate: the policy is not sent, and this.policy keeps the user's choice for the
+    // next WebSocket session.
 
     const es = new EventSource(url);
     this.es = es;
@@ -234,15 +240,27 @@ export class Connection extends EventTarget {
       if (msg.type === undefined) msg.type = type;
       this.onServerMessage(msg);
     };
-    for (const type of ['hello', 'snapshot', 'updates', 'heartbeat']) es.addEventListener(type, onData(type));
+    for (const type of ['hello', 'subscribed', 'snapshot', 'updates', 'heartbeat']) es.addEventListener(type, onData(type));
     // Some servers send the stream's first bytes only with the first event; opening is progress already.
     es.onopen = () => { this.lastReceived = performance.now(); };
-    es.onerror = () => {
+    es.onerror = (e) => {
       if (this.es !== es) return;
+      // The gateway names its error messages "error", the same name EventSource gives its own connection
+      // failures; a server message is the one that carries data.
+      if (typeof e.data === 'string') {
+        onData('error')(e);
+        return;
+      }
       // EventSource would retry by itself, but with its own fixed delay and no jitter, and not at all
       // after an HTTP error. Take over so both transports back off the same way.
       this.closeCurrent();
-      this.scheduleRetry('event stream error');
+      if (this.forced === 'auto' && typeof WebSocket !== 'undefined') {
+        // On SSE only because WebSocket failed: give WebSocket another chance first, so a board that fell
+        // back during a restart does not stay on the fallback for good.
+        this.transport = TRANSPORT_WS;
+        this.wsFailures = 0;
+      }
+      this.scheduleRetry(healthy ? 'event stream lost' : 'event stream refused');
     };
   }
 

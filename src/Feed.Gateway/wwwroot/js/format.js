@@ -34,8 +34,13 @@ export function formatSigned(value, decimals) {
 
 const sizeFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
+const millionsFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+
+/** Sizes in full up to a million, then in millions ("17.5M"), as FX sizes are usually read. */
 export function formatSize(value) {
-  return value === undefined || value === null ? DASH : sizeFormat.format(value);
+  if (value === undefined || value === null) return DASH;
+  if (Math.abs(value) >= 1_000_000) return `${millionsFormat.format(value / 1_000_000)}M`;
+  return sizeFormat.format(value);
 }
 
 /** "0.3s" under ten seconds (the interesting range for a live feed), then whole seconds, minutes, hours. */

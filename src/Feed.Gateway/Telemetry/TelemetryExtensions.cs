@@ -1,0 +1,74 @@
+using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Streaming;
+using MarketStream.Ingest;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace MarketStream.Gateway.Telemetry;
+
+/// <summary>
+/// Metrics and traces through OpenTelemetry: every <c>marketstream.*</c> instrument, ASP.NET Core and runtime
+/// metrics, Prometheus text at <c>GET /metrics</c>, and OTLP export (metrics and traces) when
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+/// </summary>
+public static class TelemetryExtensions
+{
+    public static IServiceCollection AddMarketStreamTelemetry(this IServiceCollection services, IConfiguration configuration)
+    {
+        var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("marketstream-gateway"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(IngestStats.MeterName, GatewayStats.MeterName, MarketMetrics.MeterName)
+                    .AddAspNetCoreInstrumentation()
+                    .AddRuntimeInstrumentation()
+                    .AddView("marketstream.gateway.tick_to_send_latency", LatencyBuckets())
+                    .AddView("marketstream.gateway.send_duration", LatencyBuckets())
+                    .AddPrometheusExporter();
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(MarketTracing.SourceName)
+                    .AddAspNetCoreInstrumentation(o =>
+                    {
+                        // A WebSocket or SSE request lasts as long as the connection: hours. Its span would
+                        // be useless and every span of the session would hang under it, so streaming
+                        // requests are left out; sessions trace on their own.
+                        o.Filter = context => !IsStreaming(context.Request.Path);
+                    })
+                    .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(0.01)));
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+            });
+        services.AddSingleton<MarketMetrics>();
+        return services;
+    }
+
+    public static WebApplication MapMarketStreamMetrics(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapPrometheusScrapingEndpoint("/metrics");
+
+        // Create the gauges now, not on the first scrape.
+        _ = app.Services.GetRequiredService<MarketMetrics>();
+        _ = app.Services.GetRequiredService<IngestStats>();
+        _ = app.Services.GetRequiredService<GatewayStats>();
+        return app;
+    }
+
+    private static bool IsStreaming(PathString path) => path.StartsWithSegments("/ws") || path.StartsWithSegments("/sse");
+
+    /// <summary>Seconds, from 100 µs to 10 s: the range where market-data latency lives.</summary>
+    private static ExplicitBucketHistogramConfiguration LatencyBuckets() => new()
+    {
+        Boundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10],
+    };
+}

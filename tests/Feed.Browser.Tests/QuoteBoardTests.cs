@@ -1,0 +1,167 @@
+using Xunit.Abstractions;
+
+namespace MarketStream.Browser.Tests;
+
+/// <summary>
+/// The quote board served at <c>/</c>, in a real headless Chromium against a real gateway: live prices over
+/// WebSocket, the watchlist, the settings round trip, reconnecting across a gateway restart, and SSE.
+/// </summary>
+public sealed class QuoteBoardTests(ITestOutputHelper output)
+{
+    private static readonly string[] DefaultWatchlist = ["AAPL", "MSFT", "NVDA", "EUR/USD"];
+
+    [Fact]
+    public async Task Board_loads_cleanly_and_an_added_symbol_shows_moving_prices()
+    {
+        await using var board = await BoardHarness.StartAsync();
+        await board.GotoAsync();
+        await board.WaitForStateAsync("connected");
+        Assert.Equal("WebSocket", (await board.Page.Locator("#transport").TextContentAsync())?.Trim());
+
+        // Fresh storage: the default watchlist, in order.
+        Assert.Equal(DefaultWatchlist, await WatchlistAsync(board));
+
+        // Suggestions come from GET /api/symbols.
+        await board.WaitForAsync("document.querySelectorAll('#symbol-suggestions option').length >= 4", "symbol suggestions");
+
+        // Remove NVDA, then add it back through the input, the way a user would (lower case on purpose).
+        await board.Row("NVDA").Locator("button.remove").ClickAsync();
+        await board.WaitForAsync("!document.querySelector('#rows tr[data-symbol=\"NVDA\"]')", "NVDA row removed");
+        await board.Page.Locator("#add-symbol").FillAsync("nvda");
+        await board.Page.Locator("#add-symbol").PressAsync("Enter");
+        await board.WaitForAsync("!!document.querySelector('#rows tr[data-symbol=\"NVDA\"]')", "NVDA row added");
+        Assert.Equal(["AAPL", "MSFT", "EUR/USD", "NVDA"], await WatchlistAsync(board));
+
+        var bids = await board.WaitForMovingPricesAsync("NVDA", "bid");
+        output.WriteLine($"NVDA bids seen: {string.Join(", ", bids)}");
+        await board.WaitForMovingPricesAsync("NVDA", "last");
+        await board.WaitForMovingPricesAsync("EUR/USD", "ask");
+
+        // Derived columns are filled in and the age ticks.
+        foreach (var field in new[] { "spread", "change", "changePct", "bidSize", "askSize", "seq" })
+        {
+            var text = (await board.Cell("NVDA", field).TextContentAsync())?.Trim();
+            Assert.False(string.IsNullOrEmpty(text) || text == "\u2014", $"NVDA {field} is empty");
+        }
+
+        Assert.Matches(@"^\d+(\.\d)?[smh]$", (await board.Cell("NVDA", "age").TextContentAsync())?.Trim());
+
+        // Settings round trip: the selects send configure and the page shows the server's configured reply.
+        await board.Page.Locator("#policy").SelectOptionAsync("drop-oldest");
+        await board.WaitForAsync("document.getElementById('configured').textContent.includes('drop-oldest') && document.getElementById('configured').dataset.state === 'ok'", "configured drop-oldest");
+        await board.Page.Locator("#throttle").SelectOptionAsync("500");
+        await board.WaitForAsync("document.getElementById('configured').textContent.startsWith('500 ms') && document.getElementById('configured').dataset.state === 'ok'", "configured 500 ms");
+        await board.Page.Locator("#policy").SelectOptionAsync("conflate");
+        await board.Page.Locator("#throttle").SelectOptionAsync("250");
+        await board.WaitForAsync("document.getElementById('configured').textContent === '250 ms \u00b7 conflate'", "configured back to 250 ms conflate");
+
+        // The watchlist survives a reload, and the board comes back live.
+        await board.Page.ReloadAsync().WaitAsync(BoardHarness.StepTimeout);
+        await board.WaitForStateAsync("connected");
+        Assert.Equal(["AAPL", "MSFT", "EUR/USD", "NVDA"], await WatchlistAsync(board));
+        foreach (var symbol in new[] { "AAPL", "MSFT", "EUR/USD", "NVDA" })
+        {
+            await board.WaitForMovingPricesAsync(symbol, "bid", distinct: 2);
+        }
+
+        await board.WaitForAsync("Number(document.getElementById('conflated').textContent.replace(/,/g, '')) > 0", "conflated counter moving");
+        await Task.Delay(400); // let a frame or two flash, so the picture shows the board as it is used
+        var screenshot = await board.ScreenshotAsync("quote-board.png");
+        output.WriteLine($"Screenshot: {screenshot}");
+
+        Assert.Empty(board.PageErrors);
+        Assert.Empty(board.ConsoleErrors);
+    }
+
+    [Fact]
+    public async Task Board_shows_reconnecting_while_the_gateway_is_down_and_recovers_without_a_reload()
+    {
+        await using var board = await BoardHarness.StartAsync();
+        await board.GotoAsync();
+        await board.WaitForStateAsync("connected");
+        await board.WaitForMovingPricesAsync("AAPL");
+        await board.Page.EvaluateAsync("() => { window.__beforeRestart = performance.timeOrigin; }").WaitAsync(BoardHarness.StepTimeout);
+
+        await board.StopGatewayAsync();
+        await board.WaitForStateAsync("reconnecting", TimeSpan.FromSeconds(15));
+        output.WriteLine($"While down: {await board.StatusLineAsync()}");
+
+        // Stay down long enough for a few failed attempts, so the backoff is exercised.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal("reconnecting", await board.Page.Locator("#conn-state").GetAttributeAsync("data-state"));
+
+        await board.StartGatewayAsync();
+        // Backoff is capped at 10 s (full jitter), so the page is back within that after the gateway is.
+        await board.WaitForStateAsync("connected", TimeSpan.FromSeconds(25));
+        var updatesAtReconnect = int.Parse(await board.Row("AAPL").GetAttributeAsync("data-updates") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+
+        // Live again: the restarted gateway's quotes are shown (its seq starts over with its new embedded
+        // broker; the board must not freeze on the old seq), and the page was never reloaded.
+        await board.WaitForAsync(
+            $"Number(document.querySelector('#rows tr[data-symbol=\"AAPL\"]').dataset.updates) > {updatesAtReconnect + 3}",
+            "AAPL updates after the restart");
+        await board.WaitForMovingPricesAsync("AAPL");
+        await board.WaitForMovingPricesAsync("EUR/USD");
+        Assert.True(await board.Page.EvaluateAsync<bool>("() => window.__beforeRestart === performance.timeOrigin").WaitAsync(BoardHarness.StepTimeout), "the page was reloaded");
+        output.WriteLine($"After restart: {await board.StatusLineAsync()}");
+
+        // Connection failures while the gateway was down are logged by the browser itself; scripts must not throw.
+        Assert.Empty(board.PageErrors);
+    }
+
+    [Fact]
+    public async Task Board_shows_live_prices_over_sse_when_the_transport_is_forced()
+    {
+        await using var board = await BoardHarness.StartAsync();
+        await board.GotoAsync("?transport=sse");
+        await board.WaitForStateAsync("connected");
+        Assert.Equal("SSE", (await board.Page.Locator("#transport").TextContentAsync())?.Trim());
+
+        await board.WaitForMovingPricesAsync("AAPL");
+        await board.WaitForMovingPricesAsync("EUR/USD", "ask");
+
+        // Changing the watchlist under SSE reopens the stream with the new symbol list.
+        await board.Row("MSFT").Locator("button.remove").ClickAsync();
+        await board.WaitForAsync("!document.querySelector('#rows tr[data-symbol=\"MSFT\"]')", "MSFT row removed");
+        await board.Page.Locator("#add-symbol").FillAsync("MSFT");
+        await board.Page.Locator("#add-symbol").PressAsync("Enter");
+        await board.WaitForMovingPricesAsync("MSFT");
+        await board.WaitForStateAsync("connected");
+        Assert.Equal("SSE", (await board.Page.Locator("#transport").TextContentAsync())?.Trim());
+
+        Assert.Empty(board.PageErrors);
+        Assert.Empty(board.ConsoleErrors);
+    }
+
+    [Fact]
+    public async Task Board_falls_back_to_sse_when_websocket_upgrades_fail()
+    {
+        await using var board = await BoardHarness.StartAsync();
+
+        // A network that breaks WebSocket upgrades, as some proxies do: every WebSocket the page opens is
+        // pointed at a path that answers 404 to the upgrade, so it fails the way a blocked one does.
+        await board.Page.Context.AddInitScriptAsync("""
+            (() => {
+              const Native = window.WebSocket;
+              window.WebSocket = class extends Native {
+                constructor(url, protocols) {
+                  const u = new URL(url);
+                  u.pathname = '/blocked-by-proxy';
+                  super(u, protocols);
+                }
+              };
+            })();
+            """).WaitAsync(BoardHarness.StepTimeout);
+
+        await board.GotoAsync();
+        await board.WaitForAsync("document.getElementById('transport').textContent === 'SSE'", "fallback to SSE", TimeSpan.FromSeconds(30));
+        await board.WaitForStateAsync("connected");
+        await board.WaitForMovingPricesAsync("MSFT");
+        Assert.True(await board.Page.Locator("#policy").IsDisabledAsync(), "under SSE the policy is always conflate");
+        Assert.Empty(board.PageErrors);
+    }
+
+    private static async Task<string[]> WatchlistAsync(BoardHarness board) =>
+        await board.Page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('#rows tr[data-symbol]')].map(r => r.dataset.symbol)")
+            .WaitAsync(BoardHarness.StepTimeout);
+}

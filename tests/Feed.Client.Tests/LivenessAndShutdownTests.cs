@@ -1,0 +1,116 @@
+using System.Net.WebSockets;
+using Microsoft.Extensions.Time.Testing;
+
+namespace MarketStream.Client.Tests;
+
+public class LivenessAndShutdownTests
+{
+    [Fact]
+    public async Task A_server_that_goes_silent_is_reported_stale_and_the_client_reconnects()
+    {
+        await using var server = await FakeFeedServer.StartSilentAsync(heartbeatMs: 200);
+        var client = new FeedClient(new FeedClientOptions { Endpoint = server.Address, InitialBackoff = TimeSpan.FromMilliseconds(50) });
+        var states = new StateRecorder(client);
+        try
+        {
+            await Wait.For(client.ConnectAsync());
+
+            // 2.5 × 200 ms of silence makes it stale.
+            await Wait.Until(() => states.Saw(ConnectionState.Reconnecting, DisconnectReason.Stale), "a stale report", TimeSpan.FromSeconds(10));
+            await Wait.Until(() => server.Attempts >= 2 && client.State == ConnectionState.Connected, "a new connection", TimeSpan.FromSeconds(10));
+
+            Assert.True(client.Counters.StaleDetections >= 1);
+            Assert.Contains(null, server.Closes);
+        }
+        finally
+        {
+            await Wait.For(client.DisposeAsync());
+        }
+    }
+
+    [Fact]
+    public async Task A_stale_connection_is_not_declared_before_the_stale_window()
+    {
+        await using var server = await FakeFeedServer.StartSilentAsync(heartbeatMs: 2000);
+        var client = new FeedClient(new FeedClientOptions { Endpoint = server.Address });
+        var states = new StateRecorder(client);
+        try
+        {
+            await Wait.For(client.ConnectAsync());
+            await Task.Delay(1500);
+
+            Assert.Equal(ConnectionState.Connected, client.State);
+            Assert.Equal(0, client.Counters.StaleDetections);
+            Assert.False(states.Saw(ConnectionState.Reconnecting));
+        }
+        finally
+        {
+            await Wait.For(client.DisposeAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Disposing_closes_the_socket_with_1000_and_ends_the_quote_stream()
+    {
+        await using var server = await FakeFeedServer.StartSilentAsync(heartbeatMs: 5000);
+        var client = new FeedClient(new FeedClientOptions { Endpoint = server.Address });
+        await Wait.For(client.ConnectAsync());
+        using var cts = new CancellationTokenSource(Wait.Timeout);
+        var reading = Task.Run(async () =>
+        {
+            var n = 0;
+            await foreach (var unused in client.ReadAllAsync(cts.Token))
+            {
+                n++;
+            }
+
+            return n;
+        });
+
+        await Wait.For(client.DisposeAsync());
+
+        await Wait.Until(() => !server.Closes.IsEmpty, "the server to see the close");
+        Assert.Equal([WebSocketCloseStatus.NormalClosure], server.Closes);
+        Assert.Equal(0, await Wait.For(reading));
+        Assert.Equal(ConnectionState.Disposed, client.State);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Wait.For(client.SubscribeAsync(["AAPL"])));
+    }
+
+    [Fact]
+    public async Task Refused_connections_are_retried_with_exponential_backoff_up_to_the_cap()
+    {
+        await using var server = await FakeFeedServer.StartRefusingAsync();
+        var time = new FakeTimeProvider();
+        var options = new FeedClientOptions
+        {
+            Endpoint = server.Address, InitialBackoff = TimeSpan.FromMilliseconds(250), MaxBackoff = TimeSpan.FromSeconds(1), Jitter = 0,
+        };
+        var client = new FeedClient(options, time);
+        try
+        {
+            using var cts = new CancellationTokenSource();
+            var connecting = client.ConnectAsync(cts.Token);
+            await Wait.Until(() => server.Attempts == 1, "the first attempt");
+
+            // Waits of 250 ms, 500 ms, 1 s, then 1 s again (the cap).
+            foreach (var (wait, expected) in new[] { (250, 2), (500, 3), (1000, 4), (1000, 5) })
+            {
+                await Task.Delay(100);
+                time.Advance(TimeSpan.FromMilliseconds(wait - 1));
+                await Task.Delay(150);
+                Assert.Equal(expected - 1, server.Attempts);
+
+                time.Advance(TimeSpan.FromMilliseconds(1));
+                await Wait.Until(() => server.Attempts == expected, $"attempt {expected}");
+            }
+
+            Assert.Equal(ConnectionState.Connecting, client.State);
+            await cts.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Wait.For(connecting));
+        }
+        finally
+        {
+            await Wait.For(client.DisposeAsync());
+        }
+    }
+}

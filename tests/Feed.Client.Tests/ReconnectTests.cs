@@ -1,0 +1,60 @@
+using MarketStream.Ingest.Embedded;
+
+namespace MarketStream.Client.Tests;
+
+public class ReconnectTests
+{
+    [Fact]
+    public async Task After_the_gateway_restarts_on_the_same_port_the_client_reconnects_resubscribes_and_seq_keeps_increasing()
+    {
+        // Both gateways read one Kafka cluster, so seq (the Kafka offset) continues across the restart, as it
+        // does across replicas in production.
+        using var kafka = EmbeddedKafkaCluster.Start();
+        kafka.CreateTopic("market.ticks", 3);
+        (string, object)[] settings =
+        [
+            ("Feed:Kafka:BootstrapServers", kafka.BootstrapServers), ("Feed:Simulator:Enabled", true),
+            ("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 200),
+        ];
+        await using var first = await TestGateway.StartAsync(settings);
+        var port = first.Port;
+        var client = new FeedClient(new FeedClientOptions { Endpoint = first.Address, ThrottleMs = 0, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(500) });
+        var states = new StateRecorder(client);
+        TestGateway? second = null;
+        try
+        {
+            await Wait.For(client.SubscribeAsync(["AAPL", "MSFT"]));
+            var before = await Wait.ReadUntil(client, q => q.Any(x => x.Symbol == "AAPL") && q.Any(x => x.Symbol == "MSFT"), "quotes of both symbols");
+            while (client.TryRead(out var more))
+            {
+                before.Add(more);
+            }
+
+            await first.StopAsync();
+            await Wait.Until(() => states.Saw(ConnectionState.Reconnecting), "the client to report Reconnecting");
+            Assert.Equal(ConnectionState.Reconnecting, client.State);
+
+            second = await TestGateway.StartAsync(port, settings);
+            await Wait.Until(() => client.State == ConnectionState.Connected, "the client to reconnect");
+
+            // No SubscribeAsync here: the client resubscribes on its own.
+            var lastBefore = before.GroupBy(q => q.Symbol).ToDictionary(g => g.Key, g => g.Max(q => q.Seq));
+            var after = await Wait.ReadUntil(client, q => q.Any(x => x.Symbol == "AAPL") && q.Any(x => x.Symbol == "MSFT"), "quotes of both symbols after the restart");
+
+            Assert.All(after, q => Assert.True(q.Seq > lastBefore[q.Symbol], $"{q.Symbol} seq {q.Seq} not after {lastBefore[q.Symbol]}"));
+            Assert.Equal(2, client.Counters.Connects);
+            var sequence = states.Changes.Select(c => c.Current).ToList();
+            var reconnecting = sequence.IndexOf(ConnectionState.Reconnecting);
+            Assert.True(reconnecting > 0 && sequence.Skip(reconnecting).Contains(ConnectionState.Connected), string.Join(" > ", sequence));
+            Assert.Contains(states.Changes, c => c.Current == ConnectionState.Reconnecting && c.CloseStatus == CloseCodes.GoingAway);
+        }
+        finally
+        {
+            await Wait.For(client.DisposeAsync());
+            if (second is not null)
+            {
+                await second.DisposeAsync();
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using MarketStream.Deployment.Tests.Infrastructure;
+
+namespace MarketStream.Deployment.Tests;
+
+/// <summary>The probe paths and the port in the manifests are ones the gateway really serves.</summary>
+public sealed partial class ProbeAndPortTests
+{
+    private const int ManifestPort = 8080;
+
+    public static TheoryData<string> Overlays => [.. Manifests.Overlays];
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Probe_paths_answer_on_a_real_gateway(string overlay)
+    {
+        var rendered = await Manifests.RenderAsync(overlay).WaitAsync(TimeSpan.FromMinutes(8));
+        var container = rendered.GatewayContainer;
+        var live = new[] { "startupProbe", "livenessProbe" }.Select(p => container.At(p, "httpGet", "path").GetString()!).ToList();
+        var ready = container.At("readinessProbe", "httpGet", "path").GetString()!;
+
+        await Gateways.RunAsync(["--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"], async app =>
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(5) };
+            foreach (var path in live)
+            {
+                using var response = await http.GetAsync(new Uri(path, UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(10));
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"{overlay}: {path} answered {(int)response.StatusCode}");
+            }
+
+            // Readiness is 503 until the ingest is warm; it must turn 200.
+            await Eventually(async () =>
+            {
+                using var response = await http.GetAsync(new Uri(ready, UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(10));
+                return response.StatusCode == HttpStatusCode.OK;
+            }, $"{overlay}: {ready} never answered 200", TimeSpan.FromSeconds(60));
+        });
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Container_port_image_and_environment_agree_on_8080(string overlay)
+    {
+        var rendered = await Manifests.RenderAsync(overlay).WaitAsync(TimeSpan.FromMinutes(8));
+        var container = rendered.GatewayContainer;
+
+        var http = container.At("ports").EnumerateArray().Single(p => p.At("name").GetString() == "http");
+        Assert.Equal(ManifestPort, http.At("containerPort").GetInt32());
+        foreach (var probe in new[] { "startupProbe", "livenessProbe", "readinessProbe" })
+        {
+            var port = container.At(probe, "httpGet", "port");
+            Assert.True(port.ToString() is "http" or "8080", $"{overlay}: {probe} targets port {port}");
+        }
+
+        Assert.Equal("http", rendered.Single("Service").At("spec", "ports")[0].At("targetPort").GetString());
+        Assert.Equal($"{ManifestPort}", rendered.GatewayEnvironment["ASPNETCORE_HTTP_PORTS"]);
+
+        var dockerfile = await File.ReadAllTextAsync(Repo.PathOf("Dockerfile")).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Matches(HttpPortsEnv(), dockerfile);
+        Assert.Matches(ExposePort(), dockerfile);
+    }
+
+    /// <summary>
+    /// ASPNETCORE_HTTP_PORTS (what the image and the ConfigMap set) must override the gateway's default URL, which
+    /// is localhost only: in a pod that would refuse the kubelet's probes and the Service.
+    /// </summary>
+    [Fact]
+    public async Task Http_ports_setting_binds_every_interface()
+    {
+        var port = FreePort();
+        await Gateways.RunAsync([$"--HTTP_PORTS={port}", "--Logging:LogLevel:Default=Warning"], async app =>
+        {
+            var url = Assert.Single(app.Urls);
+            Assert.DoesNotContain("localhost", url, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("127.0.0.1", url, StringComparison.Ordinal);
+            Assert.EndsWith($":{port}", url, StringComparison.Ordinal);
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz/live")).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        });
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    internal static async Task Eventually(Func<Task<bool>> condition, string what, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                // Not listening yet.
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, what);
+            await Task.Delay(250);
+        }
+    }
+
+    [GeneratedRegex(@"^\s*ENV\s+(.*\s)?ASPNETCORE_HTTP_PORTS=8080(\s|$)", RegexOptions.Multiline)]
+    private static partial Regex HttpPortsEnv();
+
+    [GeneratedRegex(@"^\s*EXPOSE\s+8080\s*$", RegexOptions.Multiline)]
+    private static partial Regex ExposePort();
+}

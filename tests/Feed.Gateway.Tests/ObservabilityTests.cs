@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Net;
+using MarketStream.Ingest.Embedded;
+
+namespace MarketStream.Gateway.Tests;
+
+public class ObservabilityTests
+{
+    [Fact]
+    public async Task Metrics_show_ticks_consumed_growing_and_a_slow_drop_oldest_client_dropping()
+    {
+        await using var gateway = await GatewayHost.StartWithSmallSendBuffersAsync(
+            ("Feed:Simulator:Symbols", "S01,S02,S03,S04,S05"), ("Feed:Simulator:TicksPerSecond", 2000), ("Feed:Gateway:QueueCapacity", 16));
+        await using var slow = await ProtocolClient.ConnectAsync(gateway.Address, "throttleMs=0&policy=drop-oldest", smallReceiveBuffer: true);
+        await slow.ReceiveUntilAsync("hello");
+        await slow.SendAsync("""{"op":"subscribe","symbols":["S01","S02","S03","S04","S05"]}""");
+
+        var first = await ScrapeAsync(gateway);
+        Assert.Equal(1, first.Value("marketstream_gateway_connections"));
+        Assert.Equal(5, first.Value("marketstream_gateway_subscriptions"));
+
+        Dictionary<string, double> later = first;
+        await GatewayHost.Eventually(async () =>
+        {
+            later = await ScrapeAsync(gateway);
+            return later.ContainsKey("marketstream_gateway_quotes_dropped_total{policy=\"drop-oldest\"}")
+                && later.Value("marketstream_ingest_ticks_consumed_total") > first.Value("marketstream_ingest_ticks_consumed_total");
+        }, "ticks consumed to grow and the stalled drop-oldest client to drop quotes", TimeSpan.FromSeconds(30));
+
+        Assert.True(later.Value("marketstream_gateway_quotes_dropped_total{policy=\"drop-oldest\"}") > 0);
+        Assert.True(later.Value("marketstream_market_symbols") >= 5);
+        Assert.True(later.Value("marketstream_gateway_quotes_sent_total") > 0);
+        Assert.True(later.Value("marketstream_gateway_bytes_sent_bytes_total") > 0);
+        Assert.True(later.Value("marketstream_gateway_tick_to_send_latency_seconds_count") > 0);
+        Assert.True(later.Value("marketstream_gateway_send_duration_seconds_count") > 0);
+        Assert.True(later.ContainsKey("marketstream_ingest_consumer_lag"));
+        Assert.True(later.ContainsKey("marketstream_ingest_channel_depth"));
+        Assert.Equal(0, later.Value("marketstream_ingest_ticks_rejected_total{reason=\"not_json\"}"));
+    }
+
+    [Fact]
+    public async Task Readiness_turns_false_when_Kafka_is_unreachable_past_its_grace_and_back_when_it_returns()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start();
+        cluster.CreateTopic("market.ticks", 2);
+        await using var gateway = await GatewayHost.StartAsync(
+            ("Feed:Kafka:BootstrapServers", cluster.BootstrapServers), ("Feed:Kafka:UnreachableGraceSeconds", 2));
+        await GatewayHost.Eventually(async () => await ReadyAsync(gateway) == HttpStatusCode.OK, "ready");
+
+        cluster.SetAllBrokersDown();
+        await GatewayHost.Eventually(async () => await ReadyAsync(gateway) == HttpStatusCode.ServiceUnavailable, "not ready while Kafka is away", TimeSpan.FromSeconds(30));
+
+        cluster.SetAllBrokersUp();
+        await GatewayHost.Eventually(async () => await ReadyAsync(gateway) == HttpStatusCode.OK, "ready again", TimeSpan.FromSeconds(30));
+    }
+
+    private static async Task<HttpStatusCode> ReadyAsync(GatewayHost gateway) =>
+        (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode;
+
+    /// <summary>Prometheus text as name{labels} -> value, with the scope label every series carries removed.</summary>
+    private static async Task<Dictionary<string, double>> ScrapeAsync(GatewayHost gateway)
+    {
+        var text = await gateway.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var series = new Dictionary<string, double>();
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            var space = line.LastIndexOf(' ');
+            var name = System.Text.RegularExpressions.Regex.Replace(line[..space], @"otel_scope_name=""[^""]*"",?", string.Empty).Replace("{}", string.Empty, StringComparison.Ordinal).Replace(",}", "}", StringComparison.Ordinal);
+            if (double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                series[name] = value;
+            }
+        }
+
+        return series;
+    }
+}
+
+internal static class MetricsExtensions
+{
+    public static double Value(this Dictionary<string, double> series, string name) =>
+        series.TryGetValue(name, out var value) ? value : throw new KeyNotFoundException($"no series {name} in /metrics; have: {string.Join(", ", series.Keys.Where(k => k.StartsWith("marketstream", StringComparison.Ordinal)))}");
+}
