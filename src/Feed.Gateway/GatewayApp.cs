@@ -16,7 +16,13 @@ public static class GatewayApp
     /// <param name="configure">A last say over the builder, for tests that shape the network (socket buffers, say).</param>
     public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The content root is where the binary is (wwwroot and appsettings.json are copied beside it), not the
+        // current directory, so a gateway started from anywhere still serves its quote board.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = File.Exists(Path.Combine(AppContext.BaseDirectory, "wwwroot", "index.html")) ? AppContext.BaseDirectory : null,
+        });
         if (!HasConfiguredEndpoints(builder.Configuration))
         {
             builder.WebHost.UseUrls(DefaultUrl);

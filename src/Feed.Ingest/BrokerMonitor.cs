@@ -25,7 +25,12 @@ public sealed partial class BrokerMonitor(
     private void Run(CancellationToken ct)
     {
         // Its own client: the consumer's thread is busy consuming, and metadata calls block.
-        using var admin = new AdminClientBuilder(connection.Configure(new AdminClientConfig { ClientId = "marketstream-gateway-monitor" }))
+        var config = connection.Configure(new AdminClientConfig { ClientId = "marketstream-gateway-monitor" });
+
+        // Asking for a missing topic's metadata must not make a broker with auto-creation on create it
+        // (the client's default for this kind of handle would ask it to).
+        config.Set("allow.auto.create.topics", "false");
+        using var admin = new AdminClientBuilder(config)
             .SetLogHandler((_, _) => { })
             .SetErrorHandler((_, _) => { })
             .Build();
@@ -47,7 +52,7 @@ public sealed partial class BrokerMonitor(
             {
                 if (reachable)
                 {
-                    LogUnreachable(logger, ex.Error.Reason);
+                    LogUnreachable(logger, ex.Message);
                 }
 
                 reachable = false;

@@ -76,26 +76,6 @@ internal sealed class BoardHarness : IAsyncDisposable
     }
 
     /// <summary>
-    /// The gateway's <c>wwwroot</c> in the source tree. The gateway's content root is the current directory
-    /// (right for <c>dotnet run --project src/Feed.Gateway</c>), but a test runs in its own output folder,
-    /// where no <c>wwwroot</c> is copied; serving the source files directly also means an edit to the page
-    /// needs no rebuild before the next test run.
-    /// </summary>
-    private static readonly Lazy<string> WebRoot = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "src", "Feed.Gateway", "wwwroot");
-            if (File.Exists(Path.Combine(candidate, "index.html")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException($"src/Feed.Gateway/wwwroot/index.html not found above {AppContext.BaseDirectory}");
-    });
-
-    /// <summary>
     /// A port free right now. The restart test needs to start a second gateway on the same port, so the
     /// port cannot be Kestrel's own choice (port 0) and is picked here.
     /// </summary>
@@ -123,7 +103,6 @@ internal sealed class BoardHarness : IAsyncDisposable
         var app = GatewayApp.Create(
         [
             $"--urls=http://127.0.0.1:{Port}",
-            $"--webroot={WebRoot.Value}",
             "--Logging:LogLevel:Default=Warning",
             "--Feed:Simulator:Symbols=AAPL,MSFT,NVDA,EUR/USD",
             "--Feed:Simulator:TicksPerSecond=200",

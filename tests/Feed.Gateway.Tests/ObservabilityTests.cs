@@ -16,8 +16,11 @@ public class ObservabilityTests
         await slow.SendAsync("""{"op":"subscribe","symbols":["S01","S02","S03","S04","S05"]}""");
 
         var first = await ScrapeAsync(gateway);
-        Assert.Equal(1, first.Value("marketstream_gateway_connections"));
-        Assert.Equal(5, first.Value("marketstream_gateway_subscriptions"));
+        await GatewayHost.Eventually(async () =>
+        {
+            first = await ScrapeAsync(gateway);
+            return first.Value("marketstream_gateway_connections") == 1 && first.Value("marketstream_gateway_subscriptions") == 5;
+        }, "the connection and its five subscriptions to show in /metrics");
 
         Dictionary<string, double> later = first;
         await GatewayHost.Eventually(async () =>
