@@ -1,0 +1,1 @@
+Console.Error.WriteLine("The benchmarks are being built.");

@@ -1,0 +1,1 @@
+Console.Error.WriteLine("The load harness is being built.");
