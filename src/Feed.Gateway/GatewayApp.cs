@@ -1,5 +1,6 @@
 using MarketStream.Gateway.Http;
 using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Security;
 using MarketStream.Gateway.Streaming;
 using MarketStream.Gateway.Telemetry;
 using MarketStream.Ingest;
@@ -31,6 +32,7 @@ public static class GatewayApp
         builder.Services.AddMarketStreamIngest(builder.Configuration);
         builder.Services.AddMarketState();
         builder.Services.AddMarketStreaming(builder.Configuration);
+        builder.Services.AddGatewaySecurity(builder.Configuration);
         builder.Services.AddGatewayHealth();
         builder.Services.AddMarketStreamTelemetry(builder.Configuration);
         configure?.Invoke(builder);
@@ -40,6 +42,7 @@ public static class GatewayApp
         // The quote board (wwwroot): plain HTML, CSS and ES modules, no build step.
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        app.UseGatewaySecurity();
         app.MapMarketStreamWebSocket();
         app.MapQuoteApi();
         app.MapGatewayHealth();

@@ -25,15 +25,17 @@ internal sealed class ProtocolClient : IAsyncDisposable
     /// <summary>The session id from <c>hello</c>, once it has been received.</summary>
     public string? SessionId { get; private set; }
 
-    public static async Task<ProtocolClient> ConnectAsync(Uri gateway, string query = "", bool smallReceiveBuffer = false, string? subProtocol = "marketstream.v1")
+    public static async Task<ProtocolClient> ConnectAsync(
+        Uri gateway, string query = "", bool smallReceiveBuffer = false, string? subProtocol = "marketstream.v1", Action<ClientWebSocketOptions>? configure = null)
     {
         var socket = new ClientWebSocket();
+        configure?.Invoke(socket.Options);
         if (subProtocol is not null)
         {
             socket.Options.AddSubProtocol(subProtocol);
         }
 
-        var uri = new UriBuilder(gateway) { Scheme = "ws", Path = "/ws", Query = query }.Uri;
+        var uri = new UriBuilder(gateway) { Scheme = gateway.Scheme == "https" ? "wss" : "ws", Path = "/ws", Query = query }.Uri;
         using var timeout = new CancellationTokenSource(DefaultTimeout);
         if (smallReceiveBuffer)
         {

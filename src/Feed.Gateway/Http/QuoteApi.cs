@@ -1,6 +1,8 @@
 using System.Text.Json;
 using MarketStream.Contracts;
 using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Security;
+using Microsoft.Extensions.Options;
 
 namespace MarketStream.Gateway.Http;
 
@@ -9,15 +11,25 @@ public static class QuoteApi
 {
     public static IEndpointRouteBuilder MapQuoteApi(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api");
-        api.MapGet("/symbols", (MarketState state) => Results.Ok(state.Symbols()));
+        var api = endpoints.MapGroup("/api").RequireStreamAuthorization(endpoints.ServiceProvider);
+        api.MapGet("/symbols", (MarketState state, HttpContext context, IOptions<AuthOptions> auth) =>
+        {
+            // A client sees only the symbols it is entitled to, here as everywhere.
+            var entitlements = ConnectionIdentity.Of(context, auth.Value.Enabled).Entitlements;
+            return Results.Ok(state.Symbols().Where(entitlements.Allows));
+        });
         // A catch-all, because symbols may hold '/' (EUR/USD): both /api/quotes/EUR/USD and EUR%2FUSD work.
-        api.MapGet("/quotes/{**symbol}", (string symbol, MarketState state) =>
+        api.MapGet("/quotes/{**symbol}", (string symbol, MarketState state, HttpContext context, IOptions<AuthOptions> auth) =>
         {
             symbol = Uri.UnescapeDataString(symbol);
             if (!Symbols.TryNormalize(symbol, out var normalized))
             {
                 return ErrorResult(StatusCodes.Status400BadRequest, "invalid_symbol", $"'{symbol}' is not a valid symbol");
+            }
+
+            if (!ConnectionIdentity.Of(context, auth.Value.Enabled).Entitlements.Allows(normalized))
+            {
+                return ErrorResult(StatusCodes.Status403Forbidden, ErrorCodes.Forbidden, $"not entitled to '{normalized}'");
             }
 
             return state.TryGet(normalized, out var quote)

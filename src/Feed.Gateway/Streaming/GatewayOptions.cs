@@ -63,5 +63,18 @@ public sealed class GatewayOptions
     /// </summary>
     public int CloseTimeoutMs { get; set; } = 5_000;
 
+    /// <summary>
+    /// Time a client has to send its whole HTTP request head (the WebSocket handshake), in ms; a client that
+    /// trickles it (slowloris) is cut off. Defaults to 10,000; 1,000 to 120,000.
+    /// </summary>
+    public int HandshakeTimeoutMs { get; set; } = 10_000;
+
+    /// <summary>
+    /// Once a client frame has begun, the time the whole frame may take to arrive, in ms; past it the
+    /// connection is closed with 1008, so a frame trickled byte by byte cannot hold a connection's receive
+    /// path. Defaults to 10,000; 100 to 120,000.
+    /// </summary>
+    public int FrameTimeoutMs { get; set; } = 10_000;
+
     internal DeliveryPolicy DefaultPolicy => DeliveryPolicies.TryParse(Policy, out var p) ? p : DeliveryPolicy.Conflate;
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using MarketStream.Contracts;
 using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Security;
 
 namespace MarketStream.Gateway.Streaming;
 
@@ -34,6 +35,8 @@ internal sealed partial class Session : IDisposable
     private readonly AsyncSignal signal = new();
     private readonly ITimer wakeTimer;
     private readonly CancellationTokenSource aborted = new();
+    private readonly Entitlements entitlements;
+    private readonly ITimer? expiryTimer;
 
     // Guarded by gate.
     private readonly Dictionary<string, long> subscriptions = new(StringComparer.Ordinal);
@@ -67,7 +70,9 @@ internal sealed partial class Session : IDisposable
         TimeProvider time,
         ILogger logger,
         int throttleMs,
-        DeliveryPolicy policy)
+        DeliveryPolicy policy,
+        Entitlements? entitlements = null,
+        DateTimeOffset? expiresAt = null)
     {
         this.transport = transport;
         this.state = state;
@@ -82,7 +87,16 @@ internal sealed partial class Session : IDisposable
         rateLimiter = new RequestRateLimiter(time, options.MaxRequestsPerSecond);
         frameWriter = new Utf8JsonWriter(frameBuffer, ServerMessages.WriterOptions);
         wakeTimer = time.CreateTimer(static s => ((AsyncSignal)s!).Set(), signal, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        this.entitlements = entitlements ?? Entitlements.All;
         Id = Guid.NewGuid().ToString("N");
+
+        // A token's lifetime bounds the connection's: an expired token does not stream on.
+        if (expiresAt is { } expiry)
+        {
+            expiryTimer = time.CreateTimer(static s => ((Session)s!).BeginClose(CloseCodes.PolicyViolation, "token expired"), this,
+                Max(expiry - time.GetUtcNow(), TimeSpan.Zero), Timeout.InfiniteTimeSpan);
+        }
+
         lastSentAt = time.GetTimestamp();
 
         // hello is the first message on every connection.
@@ -377,6 +391,8 @@ internal sealed partial class Session : IDisposable
     private void Subscribe(ClientRequest request)
     {
         var (valid, invalid) = Normalize(request.Symbols);
+        var forbidden = valid.Where(s => !entitlements.Allows(s)).ToList();
+        valid.RemoveAll(forbidden.Contains);
         lock (gate)
         {
             if (closing)
@@ -410,13 +426,18 @@ internal sealed partial class Session : IDisposable
                 }
             }
 
-            if (valid.Count > 0 || invalid.Count == 0)
+            if (valid.Count > 0 || (invalid.Count == 0 && forbidden.Count == 0))
             {
                 EnqueueLocked(Reply.Build("subscribed", w => ServerMessages.Subscribed(w, request.Id, valid)));
                 EnqueueLocked(Reply.Build("snapshot", w => ServerMessages.Snapshot(w, snapshot)));
             }
 
             EnqueueInvalidLocked(request.Id, invalid);
+            if (forbidden.Count > 0)
+            {
+                var message = $"not entitled to {string.Join(", ", forbidden.Select(s => $"'{s}'"))}";
+                EnqueueLocked(Reply.Build("error", w => ServerMessages.Error(w, request.Id, ErrorCodes.Forbidden, message, forbidden)));
+            }
         }
 
         signal.Set();
@@ -595,8 +616,11 @@ internal sealed partial class Session : IDisposable
 
     private long Now() => ServerMessages.UnixMicros(time.GetUtcNow());
 
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
     public void Dispose()
     {
+        expiryTimer?.Dispose();
         wakeTimer.Dispose();
         abortTimer?.Dispose();
         aborted.Dispose();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using MarketStream.Contracts;
+using MarketStream.Gateway.Security;
 using Microsoft.Extensions.Options;
 
 namespace MarketStream.Gateway.Streaming;
@@ -11,11 +12,16 @@ namespace MarketStream.Gateway.Streaming;
 /// </summary>
 public sealed partial class SessionRegistry(
     IOptions<GatewayOptions> options,
+    IOptions<AuthOptions> auth,
     GatewayStats stats,
     TimeProvider time,
     ILogger<SessionRegistry> logger) : IHostedLifecycleService
 {
     private readonly ConcurrentDictionary<Session, Task> sessions = new();
+
+    // Connection counts per address and per token subject, and the gateway's total; one lock, since connects
+    // and disconnects are rare next to ticks.
+    private readonly Dictionary<string, int> perKey = new(StringComparer.Ordinal);
     private int reserved;
     private volatile bool draining;
 
@@ -24,19 +30,69 @@ public sealed partial class SessionRegistry(
 
     public int Count => sessions.Count;
 
-    /// <summary>Takes one of the gateway's connection slots; false at the limit.</summary>
-    internal bool TryReserve()
+    /// <summary>Takes a connection slot for <paramref name="identity"/>, within the per-address, per-subject and gateway limits.</summary>
+    internal Reservation TryReserve(ConnectionIdentity identity)
     {
-        if (Interlocked.Increment(ref reserved) <= options.Value.MaxConnections)
+        var limits = auth.Value;
+        lock (perKey)
         {
-            return true;
-        }
+            if (limits.MaxConnectionsPerIp > 0 && ConnectionsOf(AddressKey(identity)) >= limits.MaxConnectionsPerIp)
+            {
+                return Reservation.AddressLimit;
+            }
 
-        Interlocked.Decrement(ref reserved);
-        return false;
+            if (identity.Subject is not null && ConnectionsOf(SubjectKey(identity)) >= limits.MaxConnectionsPerSubject)
+            {
+                return Reservation.SubjectLimit;
+            }
+
+            if (reserved >= options.Value.MaxConnections)
+            {
+                return Reservation.GatewayFull;
+            }
+
+            reserved++;
+            Adjust(AddressKey(identity), +1);
+            if (identity.Subject is not null)
+            {
+                Adjust(SubjectKey(identity), +1);
+            }
+
+            return Reservation.Granted;
+        }
     }
 
-    internal void Release() => Interlocked.Decrement(ref reserved);
+    internal void Release(ConnectionIdentity identity)
+    {
+        lock (perKey)
+        {
+            reserved--;
+            Adjust(AddressKey(identity), -1);
+            if (identity.Subject is not null)
+            {
+                Adjust(SubjectKey(identity), -1);
+            }
+        }
+    }
+
+    private int ConnectionsOf(string key) => perKey.GetValueOrDefault(key);
+
+    private void Adjust(string key, int delta)
+    {
+        var value = perKey.GetValueOrDefault(key) + delta;
+        if (value <= 0)
+        {
+            perKey.Remove(key);
+        }
+        else
+        {
+            perKey[key] = value;
+        }
+    }
+
+    private static string AddressKey(ConnectionIdentity identity) => "ip:" + identity.Address;
+
+    private static string SubjectKey(ConnectionIdentity identity) => "sub:" + identity.Subject;
 
     internal void Add(Session session, Task run)
     {
@@ -120,4 +176,13 @@ public sealed partial class SessionRegistry(
 
     [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Drain finished with {Count} connections still closing; they are aborted")]
     private static partial void LogDrainIncomplete(ILogger logger, int count);
+}
+
+/// <summary>The answer to a connection asking for a slot.</summary>
+internal enum Reservation
+{
+    Granted,
+    GatewayFull,
+    AddressLimit,
+    SubjectLimit,
 }

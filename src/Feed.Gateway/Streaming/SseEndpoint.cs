@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using MarketStream.Contracts;
 using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Security;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +17,7 @@ namespace MarketStream.Gateway.Streaming;
 /// <c>heartbeat</c>; also <c>hello</c>, <c>subscribed</c> and <c>error</c>, which a v1 client may ignore).
 /// </summary>
 internal sealed class SseEndpoint(
+    IOptions<AuthOptions> auth,
     MarketState state,
     SubscriptionIndex index,
     SessionRegistry registry,
@@ -69,24 +71,37 @@ internal sealed class SseEndpoint(
             return;
         }
 
-        if (!registry.TryReserve())
+        var identity = ConnectionIdentity.Of(context, auth.Value.Enabled);
+        var forbidden = identity.Entitlements.Forbidden(symbols);
+        if (forbidden.Count > 0)
         {
-            context.Response.Headers.RetryAfter = "5";
-            await Error(context, StatusCodes.Status503ServiceUnavailable, "connection limit reached; try again later", "unavailable").ConfigureAwait(false);
+            await SecurityExtensions.Refuse(context, StatusCodes.Status403Forbidden, ErrorCodes.Forbidden,
+                $"not entitled to {string.Join(", ", forbidden)}", forbidden).ConfigureAwait(false);
             return;
+        }
+
+        switch (registry.TryReserve(identity))
+        {
+            case Reservation.GatewayFull:
+                context.Response.Headers.RetryAfter = "5";
+                await Error(context, StatusCodes.Status503ServiceUnavailable, "connection limit reached; try again later", "unavailable").ConfigureAwait(false);
+                return;
+            case Reservation.AddressLimit or Reservation.SubjectLimit:
+                await Error(context, StatusCodes.Status429TooManyRequests, "too many connections", "too_many_connections").ConfigureAwait(false);
+                return;
         }
 
         try
         {
-            await StreamAsync(context, symbols, throttleMs).ConfigureAwait(false);
+            await StreamAsync(context, symbols, throttleMs, identity).ConfigureAwait(false);
         }
         finally
         {
-            registry.Release();
+            registry.Release(identity);
         }
     }
 
-    private async Task StreamAsync(HttpContext context, string[] symbols, int throttleMs)
+    private async Task StreamAsync(HttpContext context, string[] symbols, int throttleMs, ConnectionIdentity identity)
     {
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         context.Response.ContentType = "text/event-stream";
@@ -97,7 +112,7 @@ internal sealed class SseEndpoint(
         await context.Response.BodyWriter.WriteAsync("retry: 1000\n\n"u8.ToArray(), context.RequestAborted).ConfigureAwait(false);
 
         var transport = new SseTransport(context);
-        using var session = new Session(transport, state, index, options, stats, time, sessionLogger, throttleMs, DeliveryPolicy.Conflate);
+        using var session = new Session(transport, state, index, options, stats, time, sessionLogger, throttleMs, DeliveryPolicy.Conflate, identity.Entitlements, identity.ExpiresAt);
         var run = session.RunAsync();
         registry.Add(session, run);
         try

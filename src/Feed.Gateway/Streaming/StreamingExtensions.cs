@@ -1,5 +1,6 @@
 using MarketStream.Contracts;
 using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Security;
 using Microsoft.Extensions.Options;
 
 namespace MarketStream.Gateway.Streaming;
@@ -23,6 +24,8 @@ public static class StreamingExtensions
             .Validate(o => o.MaxConnections is >= 1 and <= 1_000_000, "Feed:Gateway:MaxConnections must be between 1 and 1000000.")
             .Validate(o => o.DrainSeconds is >= 0 and <= 600, "Feed:Gateway:DrainSeconds must be between 0 and 600.")
             .Validate(o => o.CloseTimeoutMs is >= 100 and <= 60_000, "Feed:Gateway:CloseTimeoutMs must be between 100 and 60000.")
+            .Validate(o => o.HandshakeTimeoutMs is >= 1_000 and <= 120_000, "Feed:Gateway:HandshakeTimeoutMs must be between 1000 and 120000.")
+            .Validate(o => o.FrameTimeoutMs is >= 100 and <= 120_000, "Feed:Gateway:FrameTimeoutMs must be between 100 and 120000.")
             .ValidateOnStart();
 
         // The host must wait for the whole drain: the drain window, then each client's close handshake.
@@ -34,6 +37,10 @@ public static class StreamingExtensions
                 host.ShutdownTimeout = needed;
             }
         });
+
+        // A handshake that never completes (slowloris) is cut off by Kestrel's request-head timeout.
+        services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromMilliseconds(gateway.Value.HandshakeTimeoutMs));
 
         services.AddSingleton<SubscriptionIndex>();
         services.AddSingleton<IMarketStateObserver>(sp => sp.GetRequiredService<SubscriptionIndex>());
@@ -56,8 +63,8 @@ public static class StreamingExtensions
             KeepAliveTimeout = options.KeepAliveTimeoutMs == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(options.KeepAliveTimeoutMs),
         });
         var endpoint = app.Services.GetRequiredService<WebSocketEndpoint>();
-        app.Map("/ws", endpoint.HandleAsync);
-        app.MapGet("/sse", app.Services.GetRequiredService<SseEndpoint>().HandleAsync);
+        app.Map("/ws", endpoint.HandleAsync).RequireStreamAuthorization(app.Services);
+        app.MapGet("/sse", app.Services.GetRequiredService<SseEndpoint>().HandleAsync).RequireStreamAuthorization(app.Services);
         return app;
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using MarketStream.Contracts;
 using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Security;
 using Microsoft.Extensions.Options;
 
 namespace MarketStream.Gateway.Streaming;
@@ -11,6 +12,7 @@ namespace MarketStream.Gateway.Streaming;
 /// runs the session's sender beside a receive loop, and cleans up whichever way the connection ends.
 /// </summary>
 internal sealed partial class WebSocketEndpoint(
+    IOptions<AuthOptions> auth,
     MarketState state,
     SubscriptionIndex index,
     SessionRegistry registry,
@@ -49,7 +51,16 @@ internal sealed partial class WebSocketEndpoint(
             SubProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(ServerMessages.Protocol) ? ServerMessages.Protocol : null,
         };
 
-        if (!registry.TryReserve())
+        var identity = ConnectionIdentity.Of(context, auth.Value.Enabled);
+        var reservation = registry.TryReserve(identity);
+        if (reservation is Reservation.AddressLimit or Reservation.SubjectLimit)
+        {
+            await HttpError(context, StatusCodes.Status429TooManyRequests, "too_many_connections",
+                reservation == Reservation.AddressLimit ? "too many connections from this address" : "too many connections for this user").ConfigureAwait(false);
+            return;
+        }
+
+        if (reservation == Reservation.GatewayFull)
         {
             // The protocol answers a full gateway with close code 1013, so a client knows to retry later.
             using var refused = await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false);
@@ -70,7 +81,7 @@ internal sealed partial class WebSocketEndpoint(
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false);
-            using var session = new Session(new WebSocketTransport(socket), state, index, options, stats, time, sessionLogger, throttleMs, policy);
+            using var session = new Session(new WebSocketTransport(socket), state, index, options, stats, time, sessionLogger, throttleMs, policy, identity.Entitlements, identity.ExpiresAt);
             var run = session.RunAsync();
             registry.Add(session, run);
             try
@@ -85,7 +96,7 @@ internal sealed partial class WebSocketEndpoint(
         }
         finally
         {
-            registry.Release();
+            registry.Release(identity);
         }
     }
 
@@ -122,6 +133,14 @@ internal sealed partial class WebSocketEndpoint(
     {
         var limit = options.MaxFrameBytes;
         var buffer = ArrayPool<byte>.Shared.Rent(limit + 1);
+
+        // A frame that has begun must end within the frame timeout, or a client trickling bytes would hold
+        // this receive path forever. The close goes out through the sender; the socket is aborted after the
+        // close timeout if the client still does not finish.
+        using var frameTimer = first.EndOfMessage
+            ? null
+            : time.CreateTimer(static s => ((Session)s!).BeginClose(CloseCodes.PolicyViolation, "frame not completed in time"), session,
+                TimeSpan.FromMilliseconds(options.FrameTimeoutMs), Timeout.InfiniteTimeSpan);
         try
         {
             var count = first.Count;

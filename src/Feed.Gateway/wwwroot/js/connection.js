@@ -142,6 +142,7 @@ export class Connection extends EventTarget {
     url.protocol = this.base.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('throttleMs', String(this.throttleMs));
     url.searchParams.set('policy', this.policy);
+    withAccessToken(url);
 
     let ws;
     try {
@@ -220,6 +221,7 @@ export class Connection extends EventTarget {
     const url = new URL('/sse', this.base);
     url.searchParams.set('symbols', symbols.join(','));
     url.searchParams.set('throttleMs', String(this.throttleMs));
+    withAccessToken(url);
     // SSE is always conflate: the policy is not sent, and this.policy keeps the user's choice for the
     // next WebSocket session.
 
@@ -342,4 +344,14 @@ function describeClose(code, reason) {
   };
   const text = known[code] ?? 'closed';
   return `${code} ${reason || text}`;
+}
+
+/**
+ * With authentication on, the board is opened as /?access_token=<token>; browsers cannot put a bearer
+ * header on WebSocket or EventSource requests, so the token travels in their query string too.
+ */
+export function withAccessToken(url) {
+  const token = new URLSearchParams(location.search).get('access_token');
+  if (token) url.searchParams.set('access_token', token);
+  return url;
 }
