@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using MarketStream.Contracts;
-using MarketStream.Gateway.Market;
 using MarketStream.Gateway.Security;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -18,16 +17,11 @@ namespace MarketStream.Gateway.Streaming;
 /// </summary>
 internal sealed class SseEndpoint(
     IOptions<AuthOptions> auth,
-    MarketState state,
-    SubscriptionIndex index,
+    SessionFactory sessions,
     SessionRegistry registry,
-    GatewayStats stats,
-    IOptions<GatewayOptions> options,
-    TimeProvider time,
-    ILoggerFactory loggerFactory)
+    IOptions<GatewayOptions> options)
 {
     private readonly GatewayOptions options = options.Value;
-    private readonly ILogger sessionLogger = loggerFactory.CreateLogger<Session>();
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -112,7 +106,7 @@ internal sealed class SseEndpoint(
         await context.Response.BodyWriter.WriteAsync("retry: 1000\n\n"u8.ToArray(), context.RequestAborted).ConfigureAwait(false);
 
         var transport = new SseTransport(context);
-        using var session = new Session(transport, state, index, options, stats, time, sessionLogger, throttleMs, DeliveryPolicy.Conflate, identity.Entitlements, identity.ExpiresAt);
+        using var session = sessions.Create(transport, throttleMs, DeliveryPolicy.Conflate, identity);
         var run = session.RunAsync();
         registry.Add(session, run);
         try

@@ -47,6 +47,7 @@ public static class StreamingExtensions
         services.AddSingleton<GatewayStats>();
         services.AddSingleton<SessionRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionRegistry>());
+        services.AddSingleton<SessionFactory>();
         services.AddSingleton<WebSocketEndpoint>();
         services.AddSingleton<SseEndpoint>();
         return services;

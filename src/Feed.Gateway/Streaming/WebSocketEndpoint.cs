@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using MarketStream.Contracts;
-using MarketStream.Gateway.Market;
 using MarketStream.Gateway.Security;
 using Microsoft.Extensions.Options;
 
@@ -13,17 +12,14 @@ namespace MarketStream.Gateway.Streaming;
 /// </summary>
 internal sealed partial class WebSocketEndpoint(
     IOptions<AuthOptions> auth,
-    MarketState state,
-    SubscriptionIndex index,
+    SessionFactory sessions,
     SessionRegistry registry,
     GatewayStats stats,
     IOptions<GatewayOptions> options,
     TimeProvider time,
-    ILoggerFactory loggerFactory)
+    ILogger<WebSocketEndpoint> logger)
 {
     private readonly GatewayOptions options = options.Value;
-    private readonly ILogger logger = loggerFactory.CreateLogger<WebSocketEndpoint>();
-    private readonly ILogger sessionLogger = loggerFactory.CreateLogger<Session>();
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -81,7 +77,7 @@ internal sealed partial class WebSocketEndpoint(
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false);
-            using var session = new Session(new WebSocketTransport(socket), state, index, options, stats, time, sessionLogger, throttleMs, policy, identity.Entitlements, identity.ExpiresAt);
+            using var session = sessions.Create(new WebSocketTransport(socket), throttleMs, policy, identity);
             var run = session.RunAsync();
             registry.Add(session, run);
             try
