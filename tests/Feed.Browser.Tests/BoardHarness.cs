@@ -59,9 +59,12 @@ internal sealed class BoardHarness : IAsyncDisposable
         }
     }
 
-    public static async Task<BoardHarness> StartAsync()
+    /// <summary>Gateway settings added to the defaults, as <c>--Key=Value</c> arguments.</summary>
+    private string[] extraSettings = [];
+
+    public static async Task<BoardHarness> StartAsync(params string[] gatewaySettings)
     {
-        var harness = new BoardHarness(FreePort());
+        var harness = new BoardHarness(FreePort()) { extraSettings = gatewaySettings };
         try
         {
             await harness.StartGatewayAsync();
@@ -106,6 +109,7 @@ internal sealed class BoardHarness : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
             "--Feed:Simulator:Symbols=AAPL,MSFT,NVDA,EUR/USD",
             "--Feed:Simulator:TicksPerSecond=200",
+            .. extraSettings,
         ]);
         try
         {

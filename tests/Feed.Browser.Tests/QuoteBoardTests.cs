@@ -110,6 +110,25 @@ public sealed class QuoteBoardTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task With_authentication_on_the_board_streams_with_the_token_from_its_own_URL()
+    {
+        const string key = "browser-test-signing-key-of-at-least-32-bytes";
+        string[] auth = ["--Feed:Auth:Enabled=true", "--Feed:Auth:Issuer=board-tests", "--Feed:Auth:Audience=marketstream", $"--Feed:Auth:SigningKey={key}"];
+        await using var board = await BoardHarness.StartAsync(auth);
+        var output = new StringWriter();
+        var configuration = Microsoft.Extensions.Configuration.CommandLineConfigurationExtensions
+            .AddCommandLine(new Microsoft.Extensions.Configuration.ConfigurationBuilder(), auth)
+            .Build();
+        Assert.Equal(0, MarketStream.Gateway.Security.DevTokenCommand.Run(["token", "--symbols", "AAPL,EUR/USD"], configuration, output, TextWriter.Null));
+
+        await board.GotoAsync($"?access_token={output.ToString().Trim()}");
+        await board.WaitForStateAsync("connected");
+        await board.WaitForMovingPricesAsync("AAPL");
+        await board.WaitForMovingPricesAsync("EUR/USD", "ask");
+        Assert.Empty(board.PageErrors);
+    }
+
+    [Fact]
     public async Task Board_shows_live_prices_over_sse_when_the_transport_is_forced()
     {
         await using var board = await BoardHarness.StartAsync();
