@@ -31,6 +31,12 @@ public static class ClientRequestParser
 
     private static ClientRequest? ParseCore(ReadOnlySpan<byte> utf8, out ClientRequestError? error)
     {
+        if (JsonPrescan.HasMalformedLiteral(utf8))
+        {
+            error = new ClientRequestError(default, "the frame is not valid JSON");
+            return null;
+        }
+
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {

@@ -16,6 +16,12 @@ public sealed class TickDecoder
     /// <summary>The longest venue the protocol allows, in characters.</summary>
     public const int MaxVenueLength = 16;
 
+    /// <summary>
+    /// The largest record value decoded, in bytes. A tick is a few hundred bytes; anything near this is not a
+    /// tick, and decoding it would only cost the ingest time and memory.
+    /// </summary>
+    public const int MaxRecordBytes = 64 * 1024;
+
     // Bounded so a producer that invents a new symbol per record cannot grow the table without limit;
     // past it, strings are simply allocated.
     private const int MaxInterned = 100_000;
@@ -47,6 +53,16 @@ public sealed class TickDecoder
     private TickRejectReason DecodeCore(ReadOnlySpan<byte> utf8, out Tick? tick)
     {
         tick = null;
+        if (utf8.Length > MaxRecordBytes)
+        {
+            return TickRejectReason.TooLarge;
+        }
+
+        if (JsonPrescan.HasMalformedLiteral(utf8))
+        {
+            return TickRejectReason.NotJson;
+        }
+
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         if (!reader.Read())
         {
@@ -87,6 +103,9 @@ public sealed class TickDecoder
                 case Field.Ts:
                     tsSeen = true;
                     tsBad = !(reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out ts) && ts > 0);
+
+                    // An object or array here is a bad ts, not bad JSON: step over it whole.
+                    reader.Skip();
                     break;
                 case Field.Bid:
                     priceBad |= !TryReadPrice(ref reader, out bid);

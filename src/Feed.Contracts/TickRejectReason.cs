@@ -38,6 +38,9 @@ public enum TickRejectReason
     /// <summary><c>venue</c> is not a string, or longer than 16 characters.</summary>
     InvalidVenue,
 
+    /// <summary>The value is larger than <see cref="TickDecoder.MaxRecordBytes"/>: no tick is that large.</summary>
+    TooLarge,
+
     /// <summary>
     /// The tick is well formed but its Kafka position is not after the symbol's current one: the symbol
     /// was written to more than one partition, against the keying rule. Merging it would break
@@ -52,7 +55,7 @@ public static class TickRejectReasons
     private static readonly string[] Names =
     [
         "none", "not_json", "not_object", "missing_symbol", "invalid_symbol", "missing_ts", "invalid_ts",
-        "no_price", "invalid_price", "invalid_size", "invalid_venue", "out_of_order",
+        "no_price", "invalid_price", "invalid_size", "invalid_venue", "too_large", "out_of_order",
     ];
 
     /// <summary>Every reason a record can be rejected for (excludes <see cref="TickRejectReason.None"/>).</summary>

@@ -57,6 +57,8 @@ public class TickDecoderTests
     [InlineData("""{"symbol":"AAPL","bid":1}""", TickRejectReason.MissingTs)]
     [InlineData("""{"symbol":"AAPL","ts":"1","bid":1}""", TickRejectReason.InvalidTs)]
     [InlineData("""{"symbol":"AAPL","ts":1.5,"bid":1}""", TickRejectReason.InvalidTs)]
+    [InlineData("""{"symbol":"AAPL","ts":{"us":1},"bid":1}""", TickRejectReason.InvalidTs)]
+    [InlineData("""{"symbol":"AAPL","ts":1,"bid":fals}""", TickRejectReason.NotJson)]
     [InlineData("""{"symbol":"AAPL","ts":-3,"bid":1}""", TickRejectReason.InvalidTs)]
     [InlineData("""{"symbol":"AAPL","ts":1}""", TickRejectReason.NoPrice)]
     [InlineData("""{"symbol":"AAPL","ts":1,"bidSize":100}""", TickRejectReason.NoPrice)]
@@ -77,6 +79,14 @@ public class TickDecoderTests
     }
 
     [Fact]
+    public void A_record_larger_than_any_tick_is_rejected_as_too_large()
+    {
+        var padded = """{"symbol":"AAPL","ts":1,"bid":1,"pad":" """ + new string('x', TickDecoder.MaxRecordBytes) + "\"}";
+        Assert.Equal(TickRejectReason.TooLarge, Decode(padded, out var tick));
+        Assert.Null(tick);
+    }
+
+    [Fact]
     public void Every_reject_reason_a_decoder_can_give_has_a_case_in_the_table()
     {
         var covered = typeof(TickDecoderTests).GetMethod(nameof(A_bad_record_is_rejected_with_its_reason))!
@@ -85,8 +95,8 @@ public class TickDecoderTests
             .Select(a => (TickRejectReason)a.GetData(null!).Single()[1])
             .ToHashSet();
 
-        // OutOfOrder is decided by the market state, not by the decoder.
-        var expected = TickRejectReasons.All.Where(r => r != TickRejectReason.OutOfOrder);
+        // OutOfOrder is decided by the market state, not by the decoder; TooLarge has a test of its own.
+        var expected = TickRejectReasons.All.Where(r => r is not TickRejectReason.OutOfOrder and not TickRejectReason.TooLarge);
         Assert.All(expected, r => Assert.Contains(r, covered));
     }
 

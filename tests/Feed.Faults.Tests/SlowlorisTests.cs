@@ -1,0 +1,194 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using MarketStream.Faults.Tests.Infrastructure;
+
+namespace MarketStream.Faults.Tests;
+
+/// <summary>
+/// Clients that hold a connection open by sending as slowly as possible, to exhaust the server's connections
+/// with almost no traffic. The server must cut them off on its own clock.
+/// </summary>
+/// <remarks>
+/// Written against two gateway settings being added with this work: <c>Feed:Gateway:HandshakeTimeoutMs</c> (the
+/// longest the HTTP request line and headers of an upgrade may take; Kestrel's <c>RequestHeadersTimeout</c>,
+/// 30 s by default) and <c>Feed:Gateway:FrameTimeoutMs</c> (once a client frame has started, the whole frame
+/// must arrive within it, else close 1008). Until they exist, the gateway ignores them and these tests fail.
+/// </remarks>
+public class SlowlorisTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(1);
+
+    // Kestrel checks its timeouts on a 1 s heartbeat; the rest is scheduling slack on two busy cores.
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(3);
+
+    [Fact]
+    public async Task A_client_that_never_finishes_its_request_headers_is_cut_off_after_the_handshake_timeout()
+    {
+        using var kafka = new FaultKafka();
+        await using var gateway = await FaultGateway.StartAsync(kafka, 0, ("Feed:Gateway:HandshakeTimeoutMs", (int)Limit.TotalMilliseconds));
+        using var socket = await ConnectAsync(gateway);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{gateway.Port}\r\nUpgrade: websocket\r\n"));
+        var clock = Stopwatch.StartNew();
+
+        // One more header byte every 500 ms, never the blank line that ends the headers.
+        using var cut = new CancellationTokenSource(Limit + Slack);
+        var trickle = Task.Run(async () =>
+        {
+            try
+            {
+                while (!cut.IsCancellationRequested)
+                {
+                    await socket.SendAsync("X-Slow: a\r\n"u8.ToArray().AsMemory(0, 1), cut.Token);
+                    await Task.Delay(500, cut.Token);
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Cut off (what we want) or out of time (the assertion below says so).
+            }
+        });
+
+        var closed = await ReadUntilClosedAsync(socket, cut.Token);
+        Assert.True(closed, $"the server still held the connection {clock.Elapsed.TotalSeconds:F1} s into an unfinished request (HandshakeTimeoutMs={Limit.TotalMilliseconds})");
+        Assert.True(clock.Elapsed >= Limit * 0.8, $"cut off after {clock.Elapsed.TotalMilliseconds:F0} ms, before the timeout");
+        await cut.CancelAsync();
+        await trickle.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_WebSocket_client_that_trickles_a_frame_one_byte_a_second_is_closed_with_1008_after_the_frame_timeout()
+    {
+        using var kafka = new FaultKafka();
+        await using var gateway = await FaultGateway.StartAsync(kafka, 0, ("Feed:Gateway:FrameTimeoutMs", (int)Limit.TotalMilliseconds));
+        using var socket = await ConnectAsync(gateway);
+        using var stream = new NetworkStream(socket, ownsSocket: false);
+        await UpgradeAsync(stream, gateway.Port);
+        var hello = await ReadFrameAsync(stream, TimeSpan.FromSeconds(10));
+        Assert.Equal(0x1, hello.Opcode);
+
+        // A masked text frame announcing 40 bytes of payload, then the payload at one byte a second.
+        var payload = Encoding.UTF8.GetBytes("""{"op":"ping","id":1,"pad":"xxxxxxxxxx"}""".PadRight(40));
+        var mask = new byte[] { 0x12, 0x34, 0x56, 0x78 };
+        await stream.WriteAsync(new byte[] { 0x81, (byte)(0x80 | payload.Length), mask[0], mask[1], mask[2], mask[3] });
+        var clock = Stopwatch.StartNew();
+        using var cut = new CancellationTokenSource(Limit + Slack);
+        var trickle = Task.Run(async () =>
+        {
+            try
+            {
+                for (var i = 0; i < payload.Length && !cut.IsCancellationRequested; i++)
+                {
+                    await stream.WriteAsync(new[] { (byte)(payload[i] ^ mask[i % 4]) }, cut.Token);
+                    await Task.Delay(1_000, cut.Token);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Closed (what we want) or out of time (the assertion below says so).
+            }
+        });
+
+        // Skip what the server may send meanwhile (heartbeats, pings) until its close frame.
+        int? closeCode = null;
+        try
+        {
+            while (closeCode is null)
+            {
+                var frame = await ReadFrameAsync(stream, (Limit + Slack) - clock.Elapsed);
+                if (frame.Opcode == 0x8)
+                {
+                    closeCode = frame.Payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(frame.Payload) : 1005;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or IOException or EndOfStreamException)
+        {
+            Assert.Fail($"no close frame {clock.Elapsed.TotalSeconds:F1} s into a frame trickled at 1 byte/s (FrameTimeoutMs={Limit.TotalMilliseconds}): {ex.GetType().Name}");
+        }
+
+        Assert.Equal(1008, closeCode);
+        Assert.True(clock.Elapsed >= Limit * 0.8, $"closed after {clock.Elapsed.TotalMilliseconds:F0} ms, before the timeout");
+        await cut.CancelAsync();
+        await trickle.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    private static async Task<Socket> ConnectAsync(FaultGateway gateway)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync("127.0.0.1", gateway.Port).WaitAsync(TimeSpan.FromSeconds(5));
+        return socket;
+    }
+
+    /// <summary>True once the server has closed the connection (end of stream or reset); false if <paramref name="ct"/> ran out first.</summary>
+    private static async Task<bool> ReadUntilClosedAsync(Socket socket, CancellationToken ct)
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, ct) > 0)
+            {
+                // A 408 or 400 response before the close is fine: what matters is the close.
+            }
+
+            return true;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task UpgradeAsync(NetworkStream stream, int port)
+    {
+        var key = Convert.ToBase64String(Guid.NewGuid().ToByteArray());
+        var request = $"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            $"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: marketstream.v1\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var head = new List<byte>();
+        var one = new byte[1];
+        while (!(head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n'))
+        {
+            if (await stream.ReadAsync(one, cts.Token) == 0)
+            {
+                throw new EndOfStreamException("closed during the upgrade");
+            }
+
+            head.Add(one[0]);
+        }
+
+        var response = Encoding.ASCII.GetString([.. head]);
+        Assert.StartsWith("HTTP/1.1 101", response, StringComparison.Ordinal);
+    }
+
+    /// <summary>Reads one server frame (unmasked, as servers send them).</summary>
+    private static async Task<(int Opcode, byte[] Payload)> ReadFrameAsync(NetworkStream stream, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1));
+        var header = new byte[2];
+        await stream.ReadExactlyAsync(header, cts.Token);
+        long length = header[1] & 0x7f;
+        if (length == 126)
+        {
+            var ext = new byte[2];
+            await stream.ReadExactlyAsync(ext, cts.Token);
+            length = BinaryPrimitives.ReadUInt16BigEndian(ext);
+        }
+        else if (length == 127)
+        {
+            var ext = new byte[8];
+            await stream.ReadExactlyAsync(ext, cts.Token);
+            length = (long)BinaryPrimitives.ReadUInt64BigEndian(ext);
+        }
+
+        var payload = new byte[length];
+        await stream.ReadExactlyAsync(payload, cts.Token);
+        return (header[0] & 0x0f, payload);
+    }
+}
