@@ -1,1 +1,4 @@
-Console.Error.WriteLine("The load harness is being built.");
+using MarketStream.LoadTests;
+
+// dotnet run -c Release --project load-tests/Feed.LoadTests -- <scenario> [--quick] [options]; `list` shows them.
+return await LoadHarness.RunAsync(args, Console.Out).ConfigureAwait(false);

@@ -1,0 +1,82 @@
+using System.Diagnostics.Metrics;
+using System.Reflection;
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using MarketStream.Contracts;
+using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Streaming;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MarketStream.Benchmarks;
+
+/// <summary>
+/// One tick fanned out to 1,000 subscribed sessions (conflate): <see cref="SubscriptionIndex.OnQuoteChanged"/>,
+/// the public entry the market state writer calls, into real <c>Session</c>s. Their senders are not running, so
+/// this is the fan-out's own cost (lock, conflate into the pending slot, wake) with no socket in it; with no
+/// sender draining, each quote conflates into the slot the last one left, as it does for a session whose
+/// throttle has not expired yet, the common case at 100 ms.
+/// </summary>
+[MemoryDiagnoser]
+public class FanOutBenchmarks
+{
+    private delegate void FrameHandler(ReadOnlySpan<byte> utf8);
+
+    private readonly List<IDisposable> sessions = [];
+    private SubscriptionIndex index = null!;
+    private ServiceProvider services = null!;
+    private Quote quote = null!;
+    private long seq;
+
+    [Params(1_000)]
+    public int Sessions { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        index = new SubscriptionIndex();
+        var state = new MarketState();
+        var options = new GatewayOptions { MaxRequestsPerSecond = 10_000 };
+        var stats = new GatewayStats(services.GetRequiredService<IMeterFactory>(), index);
+
+        // Session is internal to the gateway: built by reflection, once, outside the measured code. Its transport
+        // is never touched, since its sender loop never runs here.
+        var sessionType = typeof(SubscriptionIndex).Assembly.GetType("MarketStream.Gateway.Streaming.Session", throwOnError: true)!;
+        // The constructor's first nine parameters are what the WebSocket endpoint passes; later ones are optional
+        // (entitlements, token expiry) and take their defaults: no auth, as in the load runs.
+        var constructor = sessionType.GetConstructors(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
+            .Single(c => c.GetParameters().Length >= 9 && c.GetParameters().Skip(9).All(p => p.IsOptional));
+        var optional = constructor.GetParameters().Skip(9).Select(p => p.DefaultValue).ToArray();
+        var subscribe = Encoding.UTF8.GetBytes("""{"op":"subscribe","id":1,"symbols":["AAPL"]}""");
+        for (var i = 0; i < Sessions; i++)
+        {
+            var session = constructor.Invoke([null, state, index, options, stats, TimeProvider.System, NullLogger.Instance, 100, DeliveryPolicy.Conflate, .. optional]);
+            var handle = sessionType.GetMethod("HandleFrame", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)!
+                .CreateDelegate<FrameHandler>(session);
+            handle(subscribe);
+            sessions.Add((IDisposable)session);
+        }
+
+        if (index.SubscriptionCount != Sessions)
+        {
+            throw new InvalidOperationException($"{index.SubscriptionCount} subscriptions, expected {Sessions}");
+        }
+
+        quote = TickPayloads.FullQuote("AAPL", 1);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (var s in sessions)
+        {
+            s.Dispose();
+        }
+
+        services.Dispose();
+    }
+
+    [Benchmark(Description = "one tick to 1,000 sessions")]
+    public void FanOut() => index.OnQuoteChanged(quote with { Seq = ++seq });
+}
