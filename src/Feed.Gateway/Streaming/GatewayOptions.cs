@@ -29,11 +29,12 @@ public sealed class GatewayOptions
     public int KeepAliveIntervalMs { get; set; } = 15_000;
 
     /// <summary>
-    /// How long a ping's pong may take before the connection is closed as dead, in ms. Defaults to 30,000:
-    /// long enough that a client merely slow to read (whose pong waits behind data) is not mistaken for dead.
-    /// 0 never closes for a missing pong.
+    /// How long a ping's pong may take before the connection is closed as dead, in ms. Defaults to 60,000: a
+    /// client that has paused reading answers no ping, and under <c>conflate</c> a slow client must not be
+    /// disconnected for being slow; only one that reads nothing for interval + timeout (75 s by default) is
+    /// taken for dead. 0 never closes for a missing pong.
     /// </summary>
-    public int KeepAliveTimeoutMs { get; set; } = 30_000;
+    public int KeepAliveTimeoutMs { get; set; } = 60_000;
 
     /// <summary>Largest client frame, in bytes; a larger one closes the connection with 1009. Defaults to 16 KiB: requests are small, and unlimited buffering is a risk with untrusted clients. 1 KiB to 1 MiB.</summary>
     public int MaxFrameBytes { get; set; } = 16 * 1024;

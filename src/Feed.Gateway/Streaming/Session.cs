@@ -52,7 +52,7 @@ internal sealed partial class Session : IDisposable
 
     // Owned by the sender loop.
     private readonly List<PendingQuote> batch = [];
-    private readonly ArrayBufferWriter<byte> frameBuffer = new(4096);
+    private readonly PooledFrameBuffer frameBuffer = new();
     private readonly Utf8JsonWriter frameWriter;
     private long lastSentAt;
     private long lastUpdatesAt;
@@ -260,8 +260,8 @@ internal sealed partial class Session : IDisposable
         }
         catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException or IOException or ObjectDisposedException or InvalidOperationException)
         {
-            // The transport failed or was aborted: the client is gone.
-            BeginClose(CloseCodes.InternalError, "transport failed");
+            // The transport failed or was aborted: the client is gone, without a close handshake.
+            BeginClose(CloseCodes.Abnormal, "connection lost");
             LogSendFailed(logger, Id, ex.Message);
             transport.Abort();
         }
@@ -359,7 +359,6 @@ internal sealed partial class Session : IDisposable
     {
         lastUpdatesAt = time.GetTimestamp();
         anyUpdatesSent = true;
-        frameBuffer.ResetWrittenCount();
         frameWriter.Reset(frameBuffer);
         ServerMessages.BeginUpdates(frameWriter);
         foreach (var item in batch)
@@ -371,12 +370,13 @@ internal sealed partial class Session : IDisposable
         frameWriter.Flush();
         stats.QuotesDelivered(batch, Now());
         batch.Clear();
-        await SendAsync(frameBuffer.WrittenMemory, "updates").ConfigureAwait(false);
-
-        // A burst can grow the buffer; do not keep a large one for the life of an idle connection.
-        if (frameBuffer.Capacity > 256 * 1024)
+        try
         {
-            frameBuffer.Clear();
+            await SendAsync(frameBuffer.WrittenMemory, "updates").ConfigureAwait(false);
+        }
+        finally
+        {
+            frameBuffer.Release();
         }
     }
 
@@ -625,6 +625,7 @@ internal sealed partial class Session : IDisposable
         abortTimer?.Dispose();
         aborted.Dispose();
         frameWriter.Dispose();
+        frameBuffer.Release();
     }
 
     /// <summary>A reply, serialized when queued (it reflects the state at the time of the request).</summary>
