@@ -135,11 +135,9 @@ public sealed class TickDecoder
             }
         }
 
-        // Anything after the object (a second value, stray bytes) makes the record malformed.
-        if (reader.Read())
-        {
-            return TickRejectReason.NotJson;
-        }
+        // Anything after the object (a second value, stray bytes) makes the record malformed: the reader
+        // throws on it, which Decode reports as not JSON.
+        reader.Read();
 
         if (!symbolSeen)
         {

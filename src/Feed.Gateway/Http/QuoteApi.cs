@@ -24,25 +24,20 @@ public static class QuoteApi
             symbol = Uri.UnescapeDataString(symbol);
             if (!Symbols.TryNormalize(symbol, out var normalized))
             {
-                return ErrorResult(StatusCodes.Status400BadRequest, "invalid_symbol", $"'{symbol}' is not a valid symbol");
+                return HttpErrors.Result(StatusCodes.Status400BadRequest, "invalid_symbol", $"'{symbol}' is not a valid symbol");
             }
 
             if (!ConnectionIdentity.Of(context, auth.Value.Enabled).Entitlements.Allows(normalized))
             {
-                return ErrorResult(StatusCodes.Status403Forbidden, ErrorCodes.Forbidden, $"not entitled to '{normalized}'");
+                return HttpErrors.Result(StatusCodes.Status403Forbidden, ErrorCodes.Forbidden, $"not entitled to '{normalized}'");
             }
 
             return state.TryGet(normalized, out var quote)
                 ? new QuoteResult(quote)
-                : ErrorResult(StatusCodes.Status404NotFound, "not_found", $"no quote for '{normalized}'");
+                : HttpErrors.Result(StatusCodes.Status404NotFound, "not_found", $"no quote for '{normalized}'");
         });
         return endpoints;
     }
-
-    private static IResult ErrorResult(int status, string code, string message) =>
-        Results.Json(new ErrorBody(code, message), statusCode: status);
-
-    private sealed record ErrorBody(string Code, string Message);
 
     /// <summary>
     /// Writes the quote with the protocol's own writer rather than the reflection serializer, so the HTTP

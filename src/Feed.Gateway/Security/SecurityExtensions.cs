@@ -1,5 +1,6 @@
 using System.Text;
 using MarketStream.Contracts;
+using MarketStream.Gateway.Http;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -51,7 +52,7 @@ public static partial class SecurityExtensions
         if (origins.Count > 0)
         {
             app.Use((context, next) => IsStreaming(context.Request.Path) && !OriginAllowed(context, origins)
-                ? Refuse(context, StatusCodes.Status403Forbidden, "forbidden_origin", $"origin {context.Request.Headers.Origin} is not allowed")
+                ? HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, "forbidden_origin", $"origin {context.Request.Headers.Origin} is not allowed")
                 : next(context));
         }
 
@@ -81,9 +82,6 @@ public static partial class SecurityExtensions
 
         return builder;
     }
-
-    internal static Task Refuse(HttpContext context, int status, string code, string message, IReadOnlyCollection<string>? symbols = null) =>
-        Results.Json(symbols is null ? new { code, message } : (object)new { code, message, symbols }, statusCode: status).ExecuteAsync(context);
 
     private static void ConfigureJwt(JwtBearerOptions jwt, AuthOptions auth)
     {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using MarketStream.Contracts;
+using MarketStream.Gateway.Http;
 using MarketStream.Gateway.Security;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -28,19 +29,19 @@ internal sealed class SseEndpoint(
         if (registry.IsDraining)
         {
             context.Response.Headers.RetryAfter = "1";
-            await Error(context, StatusCodes.Status503ServiceUnavailable, "the server is shutting down; connect to another replica", "unavailable").ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "unavailable", "the server is shutting down; connect to another replica").ConfigureAwait(false);
             return;
         }
 
         if (!ConnectSettings.TryRead(context.Request.Query, options, out var throttleMs, out var policy, out var problem))
         {
-            await Error(context, StatusCodes.Status400BadRequest, problem!).ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, problem!).ConfigureAwait(false);
             return;
         }
 
         if (policy != DeliveryPolicy.Conflate)
         {
-            await Error(context, StatusCodes.Status400BadRequest, "SSE always uses policy conflate").ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, "SSE always uses policy conflate").ConfigureAwait(false);
             return;
         }
 
@@ -48,20 +49,20 @@ internal sealed class SseEndpoint(
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (symbols.Length == 0)
         {
-            await Error(context, StatusCodes.Status400BadRequest, "symbols is required: /sse?symbols=AAPL,MSFT").ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, "symbols is required: /sse?symbols=AAPL,MSFT").ConfigureAwait(false);
             return;
         }
 
         var invalid = symbols.Where(s => !Symbols.TryNormalize(s, out _)).ToList();
         if (invalid.Count > 0)
         {
-            await Error(context, StatusCodes.Status400BadRequest, $"not valid symbols: {string.Join(", ", invalid)}", ErrorCodes.InvalidSymbol).ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidSymbol, $"not valid symbols: {string.Join(", ", invalid)}").ConfigureAwait(false);
             return;
         }
 
         if (symbols.Length > options.MaxSymbolsPerConnection)
         {
-            await Error(context, StatusCodes.Status400BadRequest, $"at most {options.MaxSymbolsPerConnection} symbols per connection", ErrorCodes.TooManySymbols).ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.TooManySymbols, $"at most {options.MaxSymbolsPerConnection} symbols per connection").ConfigureAwait(false);
             return;
         }
 
@@ -69,7 +70,7 @@ internal sealed class SseEndpoint(
         var forbidden = identity.Entitlements.Forbidden(symbols);
         if (forbidden.Count > 0)
         {
-            await SecurityExtensions.Refuse(context, StatusCodes.Status403Forbidden, ErrorCodes.Forbidden,
+            await HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.Forbidden,
                 $"not entitled to {string.Join(", ", forbidden)}", forbidden).ConfigureAwait(false);
             return;
         }
@@ -78,10 +79,10 @@ internal sealed class SseEndpoint(
         {
             case Reservation.GatewayFull:
                 context.Response.Headers.RetryAfter = "5";
-                await Error(context, StatusCodes.Status503ServiceUnavailable, "connection limit reached; try again later", "unavailable").ConfigureAwait(false);
+                await HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "unavailable", "connection limit reached; try again later").ConfigureAwait(false);
                 return;
             case Reservation.AddressLimit or Reservation.SubjectLimit:
-                await Error(context, StatusCodes.Status429TooManyRequests, "too many connections", "too_many_connections").ConfigureAwait(false);
+                await HttpErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, "too_many_connections", "too many connections").ConfigureAwait(false);
                 return;
         }
 
@@ -148,9 +149,6 @@ internal sealed class SseEndpoint(
 
         return buffer.WrittenSpan.ToArray();
     }
-
-    private static Task Error(HttpContext context, int status, string message, string code = ErrorCodes.BadRequest) =>
-        WebSocketEndpoint.HttpError(context, status, code, message);
 
     /// <summary>A session's messages as server-sent events: <c>event: type</c>, <c>data: json</c>.</summary>
     private sealed class SseTransport(HttpContext context) : ISessionTransport

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using MarketStream.Contracts;
+using MarketStream.Gateway.Http;
 using MarketStream.Gateway.Security;
 using Microsoft.Extensions.Options;
 
@@ -25,20 +26,20 @@ internal sealed partial class WebSocketEndpoint(
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            await HttpError(context, StatusCodes.Status426UpgradeRequired, "upgrade_required", "this endpoint speaks WebSocket: send an upgrade request").ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status426UpgradeRequired, "upgrade_required", "this endpoint speaks WebSocket: send an upgrade request").ConfigureAwait(false);
             return;
         }
 
         if (registry.IsDraining)
         {
             context.Response.Headers.RetryAfter = "1";
-            await HttpError(context, StatusCodes.Status503ServiceUnavailable, "unavailable", "the server is shutting down; connect to another replica").ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "unavailable", "the server is shutting down; connect to another replica").ConfigureAwait(false);
             return;
         }
 
         if (!ConnectSettings.TryRead(context.Request.Query, options, out var throttleMs, out var policy, out var problem))
         {
-            await HttpError(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, problem!).ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, problem!).ConfigureAwait(false);
             return;
         }
 
@@ -51,7 +52,7 @@ internal sealed partial class WebSocketEndpoint(
         var reservation = registry.TryReserve(identity);
         if (reservation is Reservation.AddressLimit or Reservation.SubjectLimit)
         {
-            await HttpError(context, StatusCodes.Status429TooManyRequests, "too_many_connections",
+            await HttpErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, "too_many_connections",
                 reservation == Reservation.AddressLimit ? "too many connections from this address" : "too many connections for this user").ConfigureAwait(false);
             return;
         }
@@ -205,10 +206,6 @@ internal sealed partial class WebSocketEndpoint(
             ArrayPool<byte>.Shared.Return(scratch);
         }
     }
-
-    /// <summary>A refusal before the upgrade, as JSON: <c>{"code":…,"message":…}</c>.</summary>
-    internal static Task HttpError(HttpContext context, int status, string code, string message) =>
-        Results.Json(new { code, message }, statusCode: status).ExecuteAsync(context);
 
     [LoggerMessage(EventId = 700, Level = LogLevel.Debug, Message = "Session {SessionId}: frame over {Limit} bytes; closing with 1009")]
     private static partial void LogFrameTooBig(ILogger logger, string sessionId, int limit);
