@@ -223,5 +223,5 @@ internal sealed class FeedSocket : IDisposable
 /// <summary>The clock the producer stamps ticks with: Unix epoch microseconds of the system's real-time clock.</summary>
 internal static class Clock
 {
-    public static long UnixMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+    public static long UnixMicros() => MarketStream.Contracts.ServerMessages.UnixMicros(DateTimeOffset.UtcNow);
 }
