@@ -11,9 +11,11 @@ namespace MarketStream.Faults.Tests.Infrastructure;
 internal sealed class FaultKafka : IDisposable
 {
     private readonly IProducer<string, byte[]> producer;
+    private readonly int partitions;
 
     public FaultKafka(int brokers = 1, int partitions = 3, int replicationFactor = 1)
     {
+        this.partitions = partitions;
         Cluster = EmbeddedKafkaCluster.Start(brokers);
         Topic = "market.ticks." + Guid.NewGuid().ToString("N")[..8];
         Cluster.CreateTopic(Topic, partitions, replicationFactor);
@@ -43,6 +45,22 @@ internal sealed class FaultKafka : IDisposable
 
     public void Produce(string key, byte[] value) =>
         producer.Produce(Topic, new Message<string, byte[]> { Key = key, Value = value });
+
+    /// <summary>
+    /// The broker leading the partition that records keyed <paramref name="key"/> go to. The mock cluster picks
+    /// leaders at random, so a test that takes "a" broker down must take down this one to be sure the fault
+    /// touches its records. The partition is learnt by producing the key to a scratch topic of the same
+    /// partition count (the partitioner depends on nothing else); the leader from the topic's metadata.
+    /// </summary>
+    public int LeaderOf(string key)
+    {
+        var scratch = "partition-probe-" + Guid.NewGuid().ToString("N")[..8];
+        Cluster.CreateTopic(scratch, partitions);
+        var partition = producer.ProduceAsync(scratch, new Message<string, byte[]> { Key = key, Value = [] })
+            .WaitAsync(TimeSpan.FromSeconds(20)).GetAwaiter().GetResult().Partition.Value;
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Cluster.BootstrapServers }).Build();
+        return admin.GetMetadata(Topic, TimeSpan.FromSeconds(20)).Topics.Single().Partitions.Single(p => p.PartitionId == partition).Leader;
+    }
 
     /// <summary>Waits until every record produced so far is acknowledged by the cluster.</summary>
     public void Flush(TimeSpan? timeout = null)
