@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace MarketStream.Contracts;
@@ -41,4 +42,57 @@ public static class QuoteWriter
 
         writer.WriteEndObject();
     }
+
+    /// <summary>
+    /// The quote object without its closing brace, for <see cref="Quote.Utf8Body"/>: written by the same code
+    /// as <see cref="Write"/>, then cut, so the two can never disagree on a field.
+    /// </summary>
+    internal static byte[] Body(Quote quote)
+    {
+        var buffer = scratch ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        var writer = scratchWriter ??= new Utf8JsonWriter(buffer, ServerMessages.WriterOptions);
+        writer.Reset(buffer);
+        Write(writer, quote);
+        writer.Flush();
+        return buffer.WrittenSpan[..^1].ToArray();
+    }
+
+    /// <summary>
+    /// Appends one quote of an <c>updates</c> frame: the shared body, then this client's own fields.
+    /// </summary>
+    public static void WriteSpliced(IBufferWriter<byte> output, Quote quote, int conflated, int dropped)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(quote);
+        var body = quote.Utf8Body;
+        var span = output.GetSpan(body.Length + 40);
+        body.CopyTo(span);
+        var n = body.Length;
+        if (conflated > 0)
+        {
+            n += AppendCount(span[n..], ",\"conflated\":"u8, conflated);
+        }
+
+        if (dropped > 0)
+        {
+            n += AppendCount(span[n..], ",\"dropped\":"u8, dropped);
+        }
+
+        span[n++] = (byte)'}';
+        output.Advance(n);
+    }
+
+    private static int AppendCount(Span<byte> span, ReadOnlySpan<byte> name, int value)
+    {
+        name.CopyTo(span);
+        System.Buffers.Text.Utf8Formatter.TryFormat(value, span[name.Length..], out var written);
+        return name.Length + written;
+    }
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? scratch;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? scratchWriter;
 }

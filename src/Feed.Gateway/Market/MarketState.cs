@@ -54,9 +54,3 @@ public sealed class MarketState
         return next;
     }
 }
-
-/// <summary>Told of every change to the market state, on the writer's thread. Must not block.</summary>
-public interface IMarketStateObserver
-{
-    void OnQuoteChanged(Quote quote);
-}

@@ -1,40 +1,67 @@
 using System.Diagnostics;
 using MarketStream.Contracts;
+using MarketStream.Gateway.Streaming;
 using MarketStream.Gateway.Telemetry;
 using MarketStream.Ingest;
 
 namespace MarketStream.Gateway.Market;
 
 /// <summary>
-/// The single writer of the <see cref="MarketState"/>: drains the ingest channel, merges each tick, and
-/// tells the observers (the fan-out). Being the only writer is what makes <c>seq</c> order and the merge
-/// race-free without locks.
+/// The single writer of the <see cref="MarketState"/>: drains the ingest channel, merges each tick, and offers
+/// the new quote to the fan-out. Being the only writer is what makes <c>seq</c> order and the merge race-free
+/// without locks. It is the one serial stage of the gateway, so it runs on a thread of its own rather than as
+/// a loop on the thread pool, where it would queue behind the connections' send loops.
 /// </summary>
 public sealed partial class MarketStateWriter(
     TickChannel channel,
     MarketState state,
+    SubscriptionIndex fanOut,
     IngestStats stats,
-    IEnumerable<IMarketStateObserver> observers,
     ILogger<MarketStateWriter> logger) : BackgroundService
 {
-    private readonly IMarketStateObserver[] observers = observers.ToArray();
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run(stoppingToken);
+                done.TrySetResult();
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                done.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "market-state writer",
+        };
+        thread.Start();
+        return done.Task;
+    }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private void Run(CancellationToken stoppingToken)
     {
         var reader = channel.Reader;
-        try
+        while (true)
         {
-            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            while (reader.TryRead(out var envelope))
             {
-                while (reader.TryRead(out var envelope))
-                {
-                    Apply(envelope);
-                }
+                Apply(envelope);
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutdown.
+
+            // Empty: block this thread until the consumer writes again (a task only when there is nothing to do).
+            var more = reader.WaitToReadAsync(stoppingToken);
+            if (!(more.IsCompleted ? more.Result : more.AsTask().GetAwaiter().GetResult()))
+            {
+                return;
+            }
         }
     }
 
@@ -58,23 +85,20 @@ public sealed partial class MarketStateWriter(
             return;
         }
 
-        foreach (var observer in observers)
+        try
         {
-            try
-            {
-                observer.OnQuoteChanged(quote);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // One faulty observer must not stop the market state for everyone.
-                LogObserverFailed(logger, ex, observer.GetType().Name);
-            }
+            fanOut.Publish(quote);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A fault in one session's state must not stop the market state for everyone.
+            LogFanOutFailed(logger, ex, quote.Symbol);
         }
     }
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Debug, Message = "Skipped a tick of {Symbol} at partition {Partition} offset {Offset}: not after the symbol's current seq (symbol written to more than one partition)")]
     private static partial void LogOutOfOrder(ILogger logger, string symbol, int partition, long offset);
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Error, Message = "Market state observer {Observer} failed")]
-    private static partial void LogObserverFailed(ILogger logger, Exception exception, string observer);
+    [LoggerMessage(EventId = 401, Level = LogLevel.Error, Message = "The fan-out of a {Symbol} quote failed")]
+    private static partial void LogFanOutFailed(ILogger logger, Exception exception, string symbol);
 }

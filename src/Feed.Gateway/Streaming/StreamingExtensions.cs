@@ -43,7 +43,6 @@ public static class StreamingExtensions
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromMilliseconds(gateway.Value.HandshakeTimeoutMs));
 
         services.AddSingleton<SubscriptionIndex>();
-        services.AddSingleton<IMarketStateObserver>(sp => sp.GetRequiredService<SubscriptionIndex>());
         services.AddSingleton<GatewayStats>();
         services.AddSingleton<SessionRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionRegistry>());

@@ -80,7 +80,7 @@ internal sealed class SessionHarness : IAsyncDisposable
             BidSize = bidSize,
         };
         var quote = State.Apply(new TickEnvelope(tick, 0, offset, default)) ?? throw new InvalidOperationException("the market state refused the tick");
-        Index.OnQuoteChanged(quote);
+        Index.Publish(quote);
         return quote;
     }
 

@@ -134,10 +134,10 @@ public class SessionRequestTests
         await c.WaitForSeqAsync("AAPL", q3.Seq);
 
         // Redelivery (a replayed partition, a second fan-out) must not reach the client twice, nor go backwards.
-        c.Session.OnQuote(q1);
-        c.Session.OnQuote(q2);
-        h.Index.OnQuoteChanged(q3);
-        c.Session.OnQuote(q3 with { Bid = 999m });
+        h.Index.Publish(q1);
+        h.Index.Publish(q2);
+        h.Index.Publish(q3);
+        h.Index.Publish(q3 with { Bid = 999m });
         var q4 = h.Publish("AAPL", 103m);
         await c.WaitForSeqAsync("AAPL", q4.Seq);
         await c.SyncAsync();
