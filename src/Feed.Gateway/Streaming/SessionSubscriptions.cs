@@ -76,7 +76,7 @@ internal sealed class SessionSubscriptions(
         index.Add(slot);
         if (state.TryGet(symbol, out var quote))
         {
-            slot.SentVersion = quote.Version;
+            slot.SeenVersion = slot.Accounted = quote.Version;
             return quote;
         }
 
@@ -121,7 +121,7 @@ internal sealed class SessionSubscriptions(
     /// Switches to another policy, carrying what is pending over, oldest first, with its conflated and dropped
     /// counts. Under <see cref="Gate"/>.
     /// </summary>
-    public void ChangePolicy(DeliveryPolicy newPolicy)
+    public void ChangePolicy(DeliveryPolicy newPolicy, MarketState state)
     {
         if (newPolicy == Policy)
         {
@@ -135,15 +135,25 @@ internal sealed class SessionSubscriptions(
             queue = null;
             queued = false;
 
-            // Each slot's last queued quote becomes its pending one; the earlier ones count as conflated into it
-            // (the version arithmetic at send time counts them, with the drops already recorded in the slot).
-            oldQueue?.Drain(this, static (self, slot, quote, _) =>
+            // What was queued gives way to each symbol's newest state, the one quote conflate keeps: the queued
+            // quotes count as conflated into it, by the version arithmetic at send time. Under drop-newest the
+            // newest state may have been the one dropped, so the slot takes it from the market state, not from
+            // the queue; a symbol whose every quote was dropped gets it too.
+            oldQueue?.Drain(0, static (_, slot, _, _) => slot.Requeued = true);
+            foreach (var slot in slots.Values)
             {
-                if (!slot.Removed && slot.Put(quote))
+                if ((slot.Requeued || slot.Dropped > 0) && state.TryGet(slot.Symbol, out var newest) && newest.Version > slot.SeenVersion)
                 {
-                    self.MarkDirty(slot);
+                    // If the newest state was itself dropped, it is now delivered after all: not a drop any more.
+                    slot.Dropped = (int)Math.Min(slot.Dropped, newest.Version - slot.Accounted - 1);
+                    if (slot.Put(newest))
+                    {
+                        MarkDirty(slot);
+                    }
                 }
-            });
+
+                slot.Requeued = false;
+            }
         }
         else
         {
@@ -195,7 +205,7 @@ internal sealed class SessionSubscriptions(
             }
 
             // A quote not newer than the snapshot the client already has (a subscribe raced this tick).
-            if (quote.Version <= slot.SentVersion)
+            if (quote.Version <= slot.SeenVersion)
             {
                 return;
             }
@@ -242,13 +252,16 @@ internal sealed class SessionSubscriptions(
         {
             AbsorbDirtyLocked();
             var before = batch.Count;
+            // A quote carries the drops of its symbol since the client last received one (PROTOCOL.md), so under
+            // drop-newest it may tell of quotes newer than itself.
             queue!.Drain(batch, static (b, slot, quote, conflated) =>
             {
-                if (!slot.Removed && quote.Version > slot.SentVersion)
+                if (!slot.Removed && quote.Version > slot.SeenVersion)
                 {
                     b.Add(new OutgoingQuote(quote, conflated, slot.Dropped));
+                    slot.Accounted += 1 + conflated + slot.Dropped;
                     slot.Dropped = 0;
-                    slot.SentVersion = quote.Version;
+                    slot.SeenVersion = quote.Version;
                 }
             });
 
@@ -264,16 +277,16 @@ internal sealed class SessionSubscriptions(
         var conflatedTicks = 0;
         foreach (var slot in TakeDirty())
         {
-            if (slot.Take() is not { } quote || slot.Removed || quote.Version <= slot.SentVersion)
+            if (slot.Take() is not { } quote || slot.Removed || quote.Version <= slot.SeenVersion)
             {
                 continue;
             }
 
-            var conflated = (int)(quote.Version - slot.SentVersion - 1) - slot.Dropped;
+            var conflated = Conflated(slot, quote);
             batch.Add(new OutgoingQuote(quote, conflated, slot.Dropped));
             conflatedTicks += conflated;
             slot.Dropped = 0;
-            slot.SentVersion = quote.Version;
+            slot.SeenVersion = slot.Accounted = quote.Version;
         }
 
         return conflatedTicks;
@@ -283,12 +296,19 @@ internal sealed class SessionSubscriptions(
     {
         foreach (var slot in TakeDirty())
         {
-            if (slot.Take() is { } quote && !slot.Removed && quote.Version > slot.SentVersion)
+            if (slot.Take() is { } quote && !slot.Removed && quote.Version > slot.SeenVersion)
             {
-                CarryLocked(slot, quote, (int)(quote.Version - slot.SentVersion - 1) - slot.Dropped);
+                CarryLocked(slot, quote, Conflated(slot, quote));
             }
         }
     }
+
+    /// <summary>
+    /// Ticks merged into a slot's pending quote and neither sent nor dropped: every tick up to its version that
+    /// the client has not been told of. A pending quote is its symbol's newest (a policy change to conflate makes
+    /// sure of it), so every drop not yet told is older and is told beside it, not counted here.
+    /// </summary>
+    private static int Conflated(SubscriptionSlot slot, Quote pending) => (int)(pending.Version - slot.Accounted - 1) - slot.Dropped;
 
     private void CarryLocked(SubscriptionSlot slot, Quote quote, int conflated)
     {

@@ -10,7 +10,7 @@ namespace MarketStream.Gateway.Streaming;
 /// </summary>
 /// <remarks>
 /// <para>How many ticks a quote conflated is not counted per tick: it follows from the quotes' versions (the
-/// number of ticks merged into the symbol's state), as <c>pending.Version - SentVersion - 1 - Dropped</c>, when
+/// number of ticks merged into the symbol's state), as <c>pending.Version - Accounted - 1 - Dropped</c>, when
 /// the quote is sent.</para>
 /// <para>Threads: <see cref="Offer"/> runs on the writer's thread only. <see cref="pending"/> and
 /// <see cref="NextDirty"/> are shared between the writer and whoever takes the dirty list (always under the
@@ -31,11 +31,21 @@ internal sealed class SubscriptionSlot(SessionSubscriptions owner, string symbol
     /// <summary>The next slot in the owner's dirty list.</summary>
     internal SubscriptionSlot? NextDirty;
 
-    /// <summary>Version of the last quote of this symbol handed to the client (snapshot or update). Under the session lock.</summary>
-    internal long SentVersion;
+    /// <summary>Version of the newest quote of this symbol the client has (snapshot or update): nothing older is sent. Under the session lock.</summary>
+    internal long SeenVersion;
 
-    /// <summary>Ticks of this symbol discarded by a drop policy since its last quote was sent. Under the session lock.</summary>
+    /// <summary>
+    /// The snapshot's version plus every tick told to the client since (each quote sent, with its
+    /// <c>conflated</c> and <c>dropped</c>). Equal to <see cref="SeenVersion"/> except under drop-newest, where a
+    /// quote may tell of drops newer than itself. Under the session lock.
+    /// </summary>
+    internal long Accounted;
+
+    /// <summary>Ticks of this symbol discarded by a drop policy and not yet told with a later quote. Under the session lock.</summary>
     internal int Dropped;
+
+    /// <summary>Scratch for a policy change: the slot had quotes in the queue being given up. Under the session lock.</summary>
+    internal bool Requeued;
 
     /// <summary>Set on unsubscribe (under the session lock): anything still pending is discarded, not sent.</summary>
     internal volatile bool Removed;

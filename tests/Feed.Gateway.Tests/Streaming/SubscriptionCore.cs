@@ -1,0 +1,96 @@
+using System.Diagnostics.Metrics;
+using MarketStream.Contracts;
+using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Streaming;
+using MarketStream.Ingest;
+
+namespace MarketStream.Gateway.Tests.Streaming;
+
+/// <summary>
+/// The fan-out core without a sender or a transport: a market state, the index, and one session's
+/// <see cref="SessionSubscriptions"/>, driven step by step from the test's thread (it plays the writer and the
+/// sender), so every interleaving a test builds is exactly the one that runs.
+/// </summary>
+internal sealed class SubscriptionCore : IDisposable
+{
+    private readonly ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly Dictionary<string, long> offsets = new(StringComparer.Ordinal);
+
+    public SubscriptionCore(DeliveryPolicy policy = DeliveryPolicy.Conflate, int capacity = 16)
+    {
+        Stats = new GatewayStats(services.GetRequiredService<IMeterFactory>(), Index);
+        Subscriptions = new SessionSubscriptions(Index, Stats, capacity, policy, () => Wakes++, () => Overflows++);
+    }
+
+    public MarketState State { get; } = new();
+
+    public SubscriptionIndex Index { get; } = new();
+
+    public GatewayStats Stats { get; }
+
+    public SessionSubscriptions Subscriptions { get; }
+
+    public int Wakes { get; private set; }
+
+    public int Overflows { get; private set; }
+
+    /// <summary>A tick merged at the symbol's next offset and fanned out, as the writer does.</summary>
+    public Quote Tick(string symbol, decimal bid)
+    {
+        var offset = offsets.GetValueOrDefault(symbol);
+        offsets[symbol] = offset + 1;
+        var tick = new Tick { Symbol = symbol, Ts = 1_000 + offset, Bid = bid };
+        var quote = State.Apply(new TickEnvelope(tick, 0, offset, default))!;
+        Index.Publish(quote);
+        return quote;
+    }
+
+    public Quote? Subscribe(string symbol)
+    {
+        lock (Subscriptions.Gate)
+        {
+            return Subscriptions.Subscribe(symbol, State);
+        }
+    }
+
+    public void Unsubscribe(string symbol)
+    {
+        lock (Subscriptions.Gate)
+        {
+            Subscriptions.Unsubscribe(symbol);
+        }
+    }
+
+    public void ChangePolicy(DeliveryPolicy policy)
+    {
+        lock (Subscriptions.Gate)
+        {
+            Subscriptions.ChangePolicy(policy, State);
+        }
+    }
+
+    /// <summary>What the sender would put in the next frame.</summary>
+    public List<OutgoingQuote> Take()
+    {
+        var batch = new List<OutgoingQuote>();
+        lock (Subscriptions.Gate)
+        {
+            Subscriptions.TakePending(batch);
+        }
+
+        return batch;
+    }
+
+    public int Pending
+    {
+        get
+        {
+            lock (Subscriptions.Gate)
+            {
+                return Subscriptions.PendingCount;
+            }
+        }
+    }
+
+    public void Dispose() => services.Dispose();
+}
