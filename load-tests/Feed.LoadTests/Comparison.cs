@@ -10,7 +10,7 @@ internal sealed record GatewayFigures(string Gateway, double QuotesPerSecond, do
     /// Core-seconds of gateway CPU per million quotes delivered: what a quote costs, comparable between gateways
     /// that deliver different amounts (a gateway that conflates more sends fewer quotes for the same ticks).
     /// </summary>
-    public double? CpuPerMillionQuotes => CpuCores is { } c && QuotesPerSecond > 0 ? c / QuotesPerSecond * 1e6 : null;
+    public double? CpuPerMillionQuotes => CpuCores is { } c && QuotesPerSecond > 0 ? Math.Round(c / QuotesPerSecond * 1e6, 3) : null;
 }
 
 /// <summary>

@@ -154,7 +154,7 @@ internal static class ReportWriter
         }
 
         sb.AppendLine();
-        sb.AppendLine("Raw figures, every sample and the latency curves are in `report.json`; the processes' output in `gateway.log` and `simulator.log`.");
+        sb.AppendLine("Raw figures, every sample and the latency curves are in `report.json`; the processes' output in `simulator.log` and, unless the gateway runs elsewhere, `gateway.log`.");
         return sb.ToString();
     }
 
