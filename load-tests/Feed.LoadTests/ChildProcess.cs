@@ -171,48 +171,50 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// </summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        var running = Running();
-        foreach (var m in running)
-        {
-            _ = NativeMethods.Kill(m.Pid, NativeMethods.SigTerm);
-        }
-
-        var clock = Stopwatch.StartNew();
-        while (running.Count > 0 && clock.Elapsed < grace)
-        {
-            await Task.Delay(50).ConfigureAwait(false);
-            running = [.. running.Where(m => ProcessTree.IsRunning(m))];
-        }
-
-        Kill();
+        await SignalAsync(NativeMethods.SigTerm, grace).ConfigureAwait(false);
+        await KillAsync().ConfigureAwait(false);
     }
 
     /// <summary>Kills the tree: every member still running, and any descendant remembered from earlier.</summary>
-    public void Kill()
+    public async Task KillAsync()
     {
-        foreach (var m in Running())
-        {
-            _ = NativeMethods.Kill(m.Pid, NativeMethods.SigKill);
-        }
-
+        // kill() returns before the process has died: wait, so that a gateway stopped is gone before the next starts.
+        await SignalAsync(NativeMethods.SigKill, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         try
         {
             if (!process.HasExited)
             {
                 process.Kill(entireProcessTree: true);
-                process.WaitForExit(5_000);
+                using var reaped = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await process.WaitForExitAsync(reaped.Token).ConfigureAwait(false);
             }
         }
-        catch (InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
         {
-            // Already gone.
+            // Already gone, or not reaped in time: nothing more can be done from here.
+        }
+    }
+
+    /// <summary>Sends <paramref name="signal"/> to every running member of the tree and waits up to <paramref name="limit"/> for them to end.</summary>
+    private async Task SignalAsync(int signal, TimeSpan limit)
+    {
+        var running = Running();
+        foreach (var m in running)
+        {
+            _ = NativeMethods.Kill(m.Pid, signal);
+        }
+
+        var clock = Stopwatch.StartNew();
+        while (running.Count > 0 && clock.Elapsed < limit)
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+            running = [.. running.Where(m => ProcessTree.IsRunning(m))];
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        Kill();
-        await Task.Yield();
+        await KillAsync().ConfigureAwait(false);
         lock (gate)
         {
             log.Dispose();

@@ -13,8 +13,8 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     // A gateway without /metrics would cost every sample a failed request (up to the 5 s timeout on a target that
-    // drops them): after one miss it is not asked again. MarketStream's is always asked, since the ingest scenario
-    // scrapes it before it listens.
+    // drops them): one that misses the first scrape is not asked again. MarketStream's is always asked (true from
+    // the start), since the ingest scenario scrapes it before it listens.
     private bool? scrapes;
 
     public GatewayUnderTest(string label, string description, GatewayEndpoints endpoints, ChildProcess? process, bool? scrapes)
@@ -37,7 +37,7 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
     /// <summary>The process the harness started (the root of its tree), or null for <c>--target</c>.</summary>
     public ChildProcess? Process { get; }
 
-    /// <summary>Whether <c>/metrics</c> answered; false once it has not.</summary>
+    /// <summary>Whether <c>/metrics</c> answers: false when it missed the first scrape.</summary>
     public bool HasMetrics => scrapes != false;
 
     /// <summary>CPU seconds and RSS of the whole tree now, or null when the gateway runs elsewhere.</summary>
@@ -119,10 +119,8 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         {
         }
 
-        if (scrapes is null && m is null)
-        {
-            scrapes = false;
-        }
+        // The first answer decides: a later miss under load is a missed sample, not a gateway without /metrics.
+        scrapes ??= m is not null;
 
         return m;
     }

@@ -134,7 +134,7 @@ internal static class Scenarios
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>Where the processes' output is, for the other gateway of a <c>--compare</c> run.</summary>
+    /// <summary>The folder, inside a <c>--compare</c> run's, of the other gateway's report and log.</summary>
     internal const string VersusFolder = "versus";
 
     /// <summary>The gateway a run measures when it does not compare: <c>--target</c>'s, <c>--gateway-command</c>'s, or MarketStream's.</summary>
