@@ -15,8 +15,15 @@ internal sealed class BrokerProbe : IDisposable
     private readonly Thread thread;
     private readonly CancellationTokenSource stop = new();
 
-    public BrokerProbe(string bootstrap, int partitions)
+    public BrokerProbe(string bootstrap)
     {
+        // Asked of the cluster rather than taken from --partitions: on an existing cluster the topic is not ours.
+        int partitions;
+        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build())
+        {
+            partitions = admin.GetMetadata(Topology.Topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Count;
+        }
+
         consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
         {
             BootstrapServers = bootstrap,

@@ -1,10 +1,11 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace MarketStream.LoadTests;
 
 /// <summary>
-/// A process the harness started (`dotnet &lt;dll&gt; …`): its output goes to a log file and to line watchers, and
-/// disposing it kills its whole tree, so no run leaves a broker or gateway behind, whatever happened.
+/// A process the harness started (`dotnet &lt;dll&gt; …`, or a shell command): its output goes to a log file and to
+/// line watchers, and disposing it kills its whole tree, so no run leaves a broker or gateway behind, whatever happened.
 /// </summary>
 internal sealed class ChildProcess : IAsyncDisposable
 {
@@ -13,6 +14,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly Lock gate = new();
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> watchers = [];
     private readonly Queue<string> tail = new();
+    private readonly ConcurrentDictionary<int, StatLine> seen = new();
 
     private ChildProcess(string name, Process process, StreamWriter log)
     {
@@ -27,17 +29,10 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>Starts <c>dotnet &lt;dll&gt; args</c> in the dll's folder, in the Production environment.</summary>
     public static ChildProcess Start(string name, string dll, IEnumerable<string> args, string logPath, IDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            // Kept open: the simulator stops when it closes (--exit-on-stdin-close), should the harness die unkilled.
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
-        };
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(dll)! };
         info.ArgumentList.Add(dll);
         foreach (var a in args)
         {
@@ -47,12 +42,32 @@ internal sealed class ChildProcess : IAsyncDisposable
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["Logging__Console__FormatterName"] = "simple";
-        if (environment is not null)
+        return Launch(name, info, logPath, environment);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="command"/> through <c>/bin/sh -c</c> in the harness's own folder, so it is typed as
+    /// at a prompt (<c>cd dir &amp;&amp; node server.js</c>, <c>$PORT</c>), with the harness's environment plus
+    /// <paramref name="environment"/>. What it starts is its tree: see <see cref="Tree"/> and <see cref="StopAsync"/>.
+    /// </summary>
+    public static ChildProcess StartShell(string name, string command, string logPath, IDictionary<string, string> environment)
+    {
+        var info = new ProcessStartInfo("/bin/sh") { WorkingDirectory = Environment.CurrentDirectory };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(command);
+        return Launch(name, info, logPath, environment);
+    }
+
+    private static ChildProcess Launch(string name, ProcessStartInfo info, string logPath, IDictionary<string, string>? environment)
+    {
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        // Kept open: the simulator stops when it closes (--exit-on-stdin-close), should the harness die unkilled.
+        info.RedirectStandardInput = true;
+        info.UseShellExecute = false;
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
         {
-            foreach (var (k, v) in environment)
-            {
-                info.Environment[k] = v;
-            }
+            info.Environment[k] = v;
         }
 
         var writer = new StreamWriter(logPath, append: false) { AutoFlush = true };
@@ -68,6 +83,27 @@ internal sealed class ChildProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return child;
+    }
+
+    /// <summary>
+    /// The process and its descendants now, root first; each is remembered, so that <see cref="StopAsync"/> still
+    /// reaches a descendant whose parent has died (it is then re-parented, no longer below the root).
+    /// </summary>
+    public List<StatLine> Tree()
+    {
+        var members = ProcessTree.Members(process.Id, ProcessTree.Snapshot());
+        foreach (var m in members)
+        {
+            seen[m.Pid] = m;
+        }
+
+        return members;
+    }
+
+    private List<StatLine> Running()
+    {
+        _ = Tree();
+        return [.. seen.Values.Where(m => ProcessTree.IsRunning(m))];
     }
 
     /// <summary>Waits for the first output line that matches; fails if the process exits or the time runs out.</summary>
@@ -129,46 +165,56 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Asks for an orderly stop (SIGTERM), then kills the tree if it has not exited in time.</summary>
+    /// <summary>
+    /// Asks the whole tree for an orderly stop (SIGTERM to every member, since a shell does not pass it on to the
+    /// command it waits for), then kills what is still running when <paramref name="grace"/> is over.
+    /// </summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        if (process.HasExited)
-        {
-            return;
-        }
-
-        try
-        {
-            _ = NativeMethods.Kill(process.Id, NativeMethods.SigTerm);
-            using var cts = new CancellationTokenSource(grace);
-            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            Kill();
-        }
+        await SignalAsync(NativeMethods.SigTerm, grace).ConfigureAwait(false);
+        await KillAsync().ConfigureAwait(false);
     }
 
-    public void Kill()
+    /// <summary>Kills the tree: every member still running, and any descendant remembered from earlier.</summary>
+    public async Task KillAsync()
     {
+        // kill() returns before the process has died: wait, so that a gateway stopped is gone before the next starts.
+        await SignalAsync(NativeMethods.SigKill, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         try
         {
             if (!process.HasExited)
             {
                 process.Kill(entireProcessTree: true);
-                process.WaitForExit(5_000);
+                using var reaped = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await process.WaitForExitAsync(reaped.Token).ConfigureAwait(false);
             }
         }
-        catch (InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
         {
-            // Already gone.
+            // Already gone, or not reaped in time: nothing more can be done from here.
+        }
+    }
+
+    /// <summary>Sends <paramref name="signal"/> to every running member of the tree and waits up to <paramref name="limit"/> for them to end.</summary>
+    private async Task SignalAsync(int signal, TimeSpan limit)
+    {
+        var running = Running();
+        foreach (var m in running)
+        {
+            _ = NativeMethods.Kill(m.Pid, signal);
+        }
+
+        var clock = Stopwatch.StartNew();
+        while (running.Count > 0 && clock.Elapsed < limit)
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+            running = [.. running.Where(m => ProcessTree.IsRunning(m))];
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        Kill();
-        await Task.Yield();
+        await KillAsync().ConfigureAwait(false);
         lock (gate)
         {
             log.Dispose();

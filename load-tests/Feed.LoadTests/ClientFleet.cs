@@ -101,6 +101,8 @@ internal sealed class ClientFleet : IAsyncDisposable
     /// <summary>
     /// Connects <paramref name="count"/> clients, starting one every <c>ramp / count</c> with at most
     /// <paramref name="concurrency"/> handshakes in flight, and returns the achieved connect rate (per second).
+    /// <paramref name="queryFor"/> gives each client's query (<c>?throttleMs=…</c>), added to <see cref="Endpoint"/>,
+    /// the WebSocket URL itself, since a gateway behind an ingress need not serve it at <c>/ws</c>.
     /// </summary>
     public async Task<double> ConnectAsync(
         int count,

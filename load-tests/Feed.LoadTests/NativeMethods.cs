@@ -5,6 +5,7 @@ namespace MarketStream.LoadTests;
 /// <summary>The few Linux calls the harness needs: the open-file limit (inherited by the processes it starts) and signals.</summary>
 internal static partial class NativeMethods
 {
+    public const int SigKill = 9;
     public const int SigTerm = 15;
     private const int RlimitNofile = 7;
 

@@ -49,13 +49,24 @@ internal static class ProcStat
         return long.Parse(parts[1], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Fields 14 and 15 (utime, stime) of /proc/pid/stat; the command name (field 2) may hold spaces, so count from its ')'.</summary>
-    internal static double ParseStatCpuSeconds(string stat)
+    /// <summary>Fields 14 and 15 (utime, stime) of /proc/pid/stat: the process's own CPU time.</summary>
+    internal static double ParseStatCpuSeconds(string stat) => ParseStat(stat).CpuSeconds;
+
+    /// <summary>
+    /// The fields of one /proc/pid/stat line the harness uses. The command name (field 2) may hold spaces and
+    /// parentheses, so fields are counted from its last ')'.
+    /// </summary>
+    internal static StatLine ParseStat(string stat)
     {
         var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // rest[0] is field 3 (state), so utime (14) is rest[11] and stime (15) rest[12].
-        var ticks = long.Parse(rest[11], CultureInfo.InvariantCulture) + long.Parse(rest[12], CultureInfo.InvariantCulture);
-        return ticks / ClockTicksPerSecond;
+        long Field(int number) => long.Parse(rest[number - 3], CultureInfo.InvariantCulture);
+        return new StatLine(
+            int.Parse(stat.AsSpan(0, stat.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture),
+            (int)Field(4),
+            rest[0][0],
+            (Field(14) + Field(15)) / ClockTicksPerSecond,
+            (Field(16) + Field(17)) / ClockTicksPerSecond,
+            Field(22));
     }
 
     /// <summary>CPU seconds of each thread of a process, by thread id, with the thread's name: a profile in miniature.</summary>
@@ -93,3 +104,10 @@ internal static class ProcStat
             .Take(count)
             .Select(t => string.Create(CultureInfo.InvariantCulture, $"'{t.Name}' {t.Key}: {100 * t.Cpu / seconds:0} %")));
 }
+
+/// <summary>
+/// One process as /proc/pid/stat shows it. <see cref="ReapedChildrenCpuSeconds"/> (cutime + cstime) is the CPU of
+/// its children that have exited and been waited for; <see cref="StartTicks"/> tells a pid apart from a later
+/// process given the same pid.
+/// </summary>
+internal readonly record struct StatLine(int Pid, int ParentPid, char State, double CpuSeconds, double ReapedChildrenCpuSeconds, long StartTicks);

@@ -25,11 +25,16 @@ internal static class ReportWriter
             plots.Add("latency-percentiles.svg");
         }
 
-        if (samples.Count > 1)
+        // All zero: the gateway runs elsewhere (--target) and its RSS is unknown, not flat.
+        if (samples.Count > 1 && samples.Any(x => x.GatewayRssMb > 0))
         {
             File.WriteAllText(Path.Combine(dir, "rss-over-time.svg"), Svg.TimeSeries($"{r.Scenario}: gateway RSS over time", "RSS (MB)",
                 new Dictionary<string, List<(double, double)>> { ["gateway RSS (MB)"] = [.. samples.Select(x => (x.T, x.GatewayRssMb))] }, phases));
             plots.Add("rss-over-time.svg");
+        }
+
+        if (samples.Count > 1)
+        {
             if (samples.Any(x => x.P99Ms > 0))
             {
                 File.WriteAllText(Path.Combine(dir, "p99-over-time.svg"), Svg.TimeSeries($"{r.Scenario}: latency p99 per {r.Settings.SampleSeconds:0.#} s interval", "ms",
@@ -60,7 +65,7 @@ internal static class ReportWriter
         sb.AppendLine(CultureInfo.InvariantCulture, $"# {r.Scenario}{(r.Quick ? " (quick preset: a smoke test, not a measurement)" : string.Empty)}");
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"{r.StartedUtc:yyyy-MM-dd HH:mm} UTC, {r.WallSeconds:0} s wall, {r.Configuration} build. Machine: {r.Machine.Cpu}, {r.Machine.Cores} cores, {r.Machine.MemoryGiB} GiB, {r.Machine.Os}, {r.Machine.Runtime}.");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Broker + producer, gateway and clients each in their own process on 127.0.0.1, sharing the cores. Load average (1/5/15 min) at the start: {r.LoadAverageAtStart}; at the end: {r.LoadAverageAtEnd}.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Gateway: {Or(r.Gateway, "none started")}. Broker: {Or(r.Broker, "none started")}. The producer (simulator), the gateway and the clients each run in their own process; those on this machine share its cores. Load average (1/5/15 min) at the start: {r.LoadAverageAtStart}; at the end: {r.LoadAverageAtEnd}.");
         if (r.Configuration != "Release")
         {
             sb.AppendLine();
@@ -74,6 +79,14 @@ internal static class ReportWriter
         foreach (var e in r.ErrorSamples.Take(10))
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"- {e}");
+        }
+
+        if (r.Comparison is { } comparison)
+        {
+            sb.AppendLine();
+            sb.Append(comparison.Markdown($"{Scenarios.VersusFolder}/report.md"));
+            sb.AppendLine();
+            sb.AppendLine("The rest of this report is MarketStream's pass.");
         }
 
         if (r.Targets.Count > 0)
@@ -141,7 +154,7 @@ internal static class ReportWriter
         }
 
         sb.AppendLine();
-        sb.AppendLine("Raw figures, every sample and the latency curves are in `report.json`; the processes' output in `gateway.log` and `simulator.log`.");
+        sb.AppendLine("Raw figures, every sample and the latency curves are in `report.json`; the processes' output in `simulator.log` and, unless the gateway runs elsewhere, `gateway.log`.");
         return sb.ToString();
     }
 
@@ -153,5 +166,7 @@ internal static class ReportWriter
             + (s.SlowFraction > 0 ? $", then {s.SlowFraction:P0} of the clients stop reading for {s.SlowSeconds:0} s." : "."),
     };
 
-    private static string Num(double v) => Math.Abs(v) >= 1000 ? v.ToString("N0", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
+    private static string Or(string value, string fallback) => value.Length > 0 ? value : fallback;
+
+    internal static string Num(double v) => Math.Abs(v) >= 1000 ? v.ToString("N0", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
 }

@@ -25,6 +25,14 @@ internal sealed class RunReport
 
     public string LoadAverageAtEnd { get; set; } = string.Empty;
 
+    /// <summary>The gateway measured, and how (a <c>--compare</c> run: the first one; the other is in <see cref="Comparison"/>).</summary>
+    public string Gateway { get; set; } = string.Empty;
+
+    public string Broker { get; set; } = string.Empty;
+
+    /// <summary>A <c>--compare</c> run: both gateways' figures and their ratios.</summary>
+    public Comparison? Comparison { get; set; }
+
     internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 

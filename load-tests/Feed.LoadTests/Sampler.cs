@@ -4,12 +4,13 @@ using HdrHistogram;
 namespace MarketStream.LoadTests;
 
 /// <summary>
-/// Every <c>SampleSeconds</c>: the gateway's RSS and CPU (from /proc), the simulator's and the harness's CPU,
+/// Every <c>SampleSeconds</c>: the gateway's RSS and CPU (from /proc, over its process tree), the simulator's and the harness's CPU,
 /// what the clients received, the interval's latency p99, and the ingest metrics from <c>/metrics</c>.
 /// </summary>
 internal sealed class Sampler : IAsyncDisposable
 {
-    private readonly Topology topology;
+    private readonly GatewayUnderTest gateway;
+    private readonly ChildProcess simulator;
     private readonly ClientFleet? fleet;
     private readonly RunReport report;
     private readonly TimeSpan interval;
@@ -17,9 +18,10 @@ internal sealed class Sampler : IAsyncDisposable
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private readonly Task loop;
 
-    public Sampler(Topology topology, ClientFleet? fleet, RunReport report, TimeSpan interval)
+    public Sampler(GatewayUnderTest gateway, ChildProcess simulator, ClientFleet? fleet, RunReport report, TimeSpan interval)
     {
-        this.topology = topology;
+        this.gateway = gateway;
+        this.simulator = simulator;
         this.fleet = fleet;
         this.report = report;
         this.interval = interval;
@@ -37,10 +39,9 @@ internal sealed class Sampler : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        var gw = topology.Gateway!.Pid;
-        var sim = topology.Simulator!.Pid;
+        var sim = simulator.Pid;
         var self = Process.GetCurrentProcess();
-        double lastT = 0, lastGw = ProcStat.CpuSeconds(gw), lastSim = ProcStat.CpuSeconds(sim), lastSelf = self.TotalProcessorTime.TotalSeconds;
+        double lastT = 0, lastGw = gateway.Usage()?.CpuSeconds ?? 0, lastSim = ProcStat.CpuSeconds(sim), lastSelf = self.TotalProcessorTime.TotalSeconds;
         long lastFrames = fleet?.Frames ?? 0, lastQuotes = fleet?.Quotes ?? 0;
         using var timer = new PeriodicTimer(interval);
         try
@@ -49,11 +50,11 @@ internal sealed class Sampler : IAsyncDisposable
             {
                 var t = clock.Elapsed.TotalSeconds;
                 var dt = t - lastT;
-                var gwCpu = ProcStat.CpuSeconds(gw);
+                // A gateway running elsewhere (--target) shows 0 here; the report says its CPU and RSS are unknown.
+                var (gwCpu, rss) = gateway.Usage() ?? (0, 0);
                 var simCpu = ProcStat.CpuSeconds(sim);
                 self.Refresh();
                 var selfCpu = self.TotalProcessorTime.TotalSeconds;
-                var rss = ProcStat.RssBytes(gw);
                 long seen;
                 do
                 {
@@ -73,7 +74,7 @@ internal sealed class Sampler : IAsyncDisposable
                     (p99, max) = lat.TotalCount > 0 ? (lat.GetValueAtPercentile(99) / 1000.0, lat.GetMaxValue() / 1000.0) : (0, 0);
                 }
 
-                var metrics = await topology.ScrapeAsync(stop.Token).ConfigureAwait(false);
+                var metrics = await gateway.ScrapeAsync(stop.Token).ConfigureAwait(false);
                 lock (report.Samples)
                 {
                     report.Samples.Add(new Sample(

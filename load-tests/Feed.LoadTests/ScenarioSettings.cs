@@ -54,6 +54,21 @@ internal sealed record ScenarioSettings
 
     public double TimeLimitSeconds { get; init; } = 240;
 
+    /// <summary>Starts this command (any protocol-v1 gateway) in place of MarketStream's gateway; null: MarketStream's.</summary>
+    public string? GatewayCommand { get; init; }
+
+    /// <summary>Runs the clients against the gateway at this URL, already running; the harness starts none. Needs <see cref="BootstrapServers"/>.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>An existing Kafka cluster to produce into, instead of the embedded broker.</summary>
+    public string? BootstrapServers { get; init; }
+
+    /// <summary>Measures MarketStream's gateway, then the gateway this command starts, on the same load, and compares them.</summary>
+    public string? Compare { get; init; }
+
+    /// <summary>Scenarios whose figures are quotes delivered to clients: the ones <see cref="Compare"/> applies to.</summary>
+    public static readonly string[] Streaming = ["fanout", "latency", "slow-consumers", "soak"];
+
     public static readonly string[] Names = ["ingest", "fanout", "latency", "slow-consumers", "connections", "soak"];
 
     /// <remarks>
@@ -111,11 +126,60 @@ internal sealed record ScenarioSettings
                 "sources" => s with { SourceAddresses = I() },
                 "sample" => s with { SampleSeconds = D() },
                 "time-limit" => s with { TimeLimitSeconds = D() },
+                "gateway-command" => s with { GatewayCommand = value },
+                "target" => s with { Target = value },
+                "bootstrap-servers" => s with { BootstrapServers = value },
+                "compare" => s with { Compare = value },
                 _ => throw new ArgumentException($"unknown option --{key}"),
             };
         }
 
+        // Two gateways measured one after the other take about twice as long; an explicit limit is the user's.
+        if (s.Compare is not null && !o.ContainsKey("time-limit"))
+        {
+            s = s with { TimeLimitSeconds = 2 * s.TimeLimitSeconds };
+        }
+
+        s.Validate();
         return s;
+    }
+
+    /// <summary>Refuses, with the reason, the combinations of gateway and broker options that cannot be run.</summary>
+    private void Validate()
+    {
+        if (GatewayCommand is not null && string.IsNullOrWhiteSpace(GatewayCommand) || Compare is not null && string.IsNullOrWhiteSpace(Compare))
+        {
+            throw new ArgumentException("--gateway-command and --compare need a command");
+        }
+
+        if (Target is not null)
+        {
+            _ = GatewayEndpoints.FromTarget(Target);
+            if (BootstrapServers is null)
+            {
+                throw new ArgumentException("--target needs --bootstrap-servers: the harness produces the ticks its clients time into the cluster that gateway reads");
+            }
+
+            if (GatewayCommand is not null || Compare is not null)
+            {
+                throw new ArgumentException("--target measures a gateway already running; --gateway-command and --compare start one: give one or the other");
+            }
+        }
+
+        if (GatewayCommand is not null && Compare is not null)
+        {
+            throw new ArgumentException("--compare measures MarketStream's gateway against the command's; --gateway-command replaces MarketStream's: give one or the other");
+        }
+
+        if (Scenario == "ingest" && (GatewayCommand ?? Target ?? BootstrapServers ?? Compare) is not null)
+        {
+            throw new ArgumentException("ingest counts the backlog it puts on the embedded broker and reads MarketStream's own ingest metrics: --gateway-command, --target, --bootstrap-servers and --compare are for the client scenarios");
+        }
+
+        if (Compare is not null && !Streaming.Contains(Scenario))
+        {
+            throw new ArgumentException($"--compare compares quotes delivered: it is for {string.Join(", ", Streaming)}");
+        }
     }
 
     /// <summary>The universe: S0001 … Snnnn, stable across runs.</summary>

@@ -22,7 +22,7 @@ internal static class Scenarios
     private static async Task IngestAsync(ScenarioSettings s, RunReport report, string outDir, TextWriter log, CancellationToken ct)
     {
         await using var topology = new Topology(outDir, log);
-        await topology.StartSimulatorAsync(s.TicksPerSecond, s.Universe(), s.Partitions, s.IngestTicks, ct).ConfigureAwait(false);
+        await topology.StartSimulatorAsync(s.TicksPerSecond, s.Universe(), s.Partitions, s.IngestTicks, cluster: null, ct).ConfigureAwait(false);
 
         var produceClock = Stopwatch.StartNew();
         var onBroker = await WaitForBrokerAsync(topology.Bootstrap, s.Partitions, s.IngestTicks, TimeSpan.FromSeconds(s.TimeLimitSeconds / 2), ct).ConfigureAwait(false);
@@ -33,11 +33,11 @@ internal static class Scenarios
         // A look-back of the whole backlog on every partition: the gateway reads each one from its start
         // (keys do not spread evenly, so N / partitions would leave some ticks behind).
         var perPartition = Math.Min(10_000_000, s.IngestTicks);
-        await topology.StartGatewayAsync(
+        await using var gateway = await topology.StartMarketStreamAsync(
             [$"--Feed:Kafka:LookbackMessages={perPartition.ToString(CultureInfo.InvariantCulture)}"],
-            waitReady: false, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
-        var gw = topology.Gateway!.Pid;
-        var threads0 = ProcStat.Threads(gw);
+            outDir, waitReady: false, ReadyTimeout, ct).ConfigureAwait(false);
+        Describe(report, topology, gateway);
+        var threads0 = gateway.Threads();
         var simCpu0 = ProcStat.CpuSeconds(topology.Simulator!.Pid);
 
         // Scrape fast: the whole backlog goes in a few seconds.
@@ -47,19 +47,19 @@ internal static class Scenarios
         double consumed = 0;
         while (consumed < onBroker && clock.Elapsed < deadline)
         {
-            var m = await topology.ScrapeAsync(ct).ConfigureAwait(false);
+            var m = await gateway.ScrapeAsync(ct).ConfigureAwait(false);
             if (m is not null && m.Has(MetricNames.TicksConsumed))
             {
                 consumed = m.Sum(MetricNames.TicksConsumed);
-                var cpu = ProcStat.CpuSeconds(gw);
-                points.Add((clock.Elapsed.TotalSeconds, consumed, m.Sum(MetricNames.ConsumerLag), m.Sum(MetricNames.ChannelDepth), ProcStat.RssBytes(gw) / 1048576.0, cpu));
+                var (cpu, rss) = gateway.Usage() ?? default;
+                points.Add((clock.Elapsed.TotalSeconds, consumed, m.Sum(MetricNames.ConsumerLag), m.Sum(MetricNames.ChannelDepth), rss / 1048576.0, cpu));
             }
 
             await Task.Delay(50, ct).ConfigureAwait(false);
         }
 
         report.Add("simulator (broker) CPU from the gateway's start to the end of the drain", Math.Round(100 * (ProcStat.CpuSeconds(topology.Simulator!.Pid) - simCpu0) / clock.Elapsed.TotalSeconds, 1), "% of one core");
-        report.Notes.Add($"Busiest gateway threads from its start to the end of the drain (% of one core over {clock.Elapsed.TotalSeconds:0.0} s): {ProcStat.TopThreads(threads0, ProcStat.Threads(gw), clock.Elapsed.TotalSeconds)}.");
+        report.Notes.Add($"Busiest gateway threads from its start to the end of the drain (% of one core over {clock.Elapsed.TotalSeconds:0.0} s): {ProcStat.TopThreads(threads0, gateway.Threads(), clock.Elapsed.TotalSeconds)}.");
         foreach (var p in points)
         {
             report.Samples.Add(new Sample(Math.Round(p.T, 3), "drain", Math.Round(p.Rss, 1), 0, 0, 0, 0, 0, 0, 0, 0, p.Consumed, p.Lag, p.Depth));
@@ -132,15 +132,76 @@ internal static class Scenarios
         $"--Feed:Gateway:MaxConnections={Math.Max(50_000, s.Clients + 1_000).ToString(CultureInfo.InvariantCulture)}",
     ];
 
-    /// <summary>fanout, latency, slow-consumers and soak: clients subscribed to watchlists of a ticking universe.</summary>
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>The folder, inside a <c>--compare</c> run's, of the other gateway's report and log.</summary>
+    internal const string VersusFolder = "versus";
+
+    /// <summary>The gateway a run measures when it does not compare: <c>--target</c>'s, <c>--gateway-command</c>'s, or MarketStream's.</summary>
+    private static Task<GatewayUnderTest> StartChosenAsync(ScenarioSettings s, Topology topology, string logDir, TextWriter log, CancellationToken ct) =>
+        s.Target is { } target ? Topology.AttachAsync(target, log, ct)
+        : s.GatewayCommand is { } command ? topology.StartCommandAsync("--gateway-command", command, logDir, ReadyTimeout, ct)
+        : topology.StartMarketStreamAsync(GatewaySettings(s), logDir, waitReady: true, ReadyTimeout, ct);
+
+    private static void Describe(RunReport report, Topology topology, GatewayUnderTest gateway)
+    {
+        report.Gateway = gateway.Description;
+        report.Broker = topology.Broker;
+    }
+
+    /// <summary>
+    /// fanout, latency, slow-consumers and soak: clients subscribed to watchlists of a ticking universe. With
+    /// <c>--compare</c>, the same load twice on the same simulator: against MarketStream's gateway, then against
+    /// the command's, the first stopped before the second starts so that they never share the cores.
+    /// </summary>
     private static async Task StreamingAsync(ScenarioSettings s, RunReport report, string outDir, TextWriter log, CancellationToken ct)
     {
-        var universe = s.Universe();
         await using var topology = new Topology(outDir, log);
-        await topology.StartSimulatorAsync(s.TicksPerSecond, universe, s.Partitions, null, ct).ConfigureAwait(false);
-        await topology.StartGatewayAsync(GatewaySettings(s), waitReady: true, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
-        var gw = topology.Gateway!.Pid;
-        var rssIdle = ProcStat.RssBytes(gw);
+        await topology.StartSimulatorAsync(s.TicksPerSecond, s.Universe(), s.Partitions, null, s.BootstrapServers, ct).ConfigureAwait(false);
+        if (s.Compare is not { } command)
+        {
+            _ = await StreamingPassAsync(s, report, topology, () => StartChosenAsync(s, topology, outDir, log, ct), log, ct).ConfigureAwait(false);
+            return;
+        }
+
+        var ours = await StreamingPassAsync(s, report, topology, () => topology.StartMarketStreamAsync(GatewaySettings(s), outDir, waitReady: true, ReadyTimeout, ct), log, ct).ConfigureAwait(false);
+        var otherDir = Path.Combine(outDir, VersusFolder);
+        Directory.CreateDirectory(otherDir);
+        var other = new RunReport { Scenario = s.Scenario, Quick = s.Quick, Settings = s };
+        var clock = Stopwatch.StartNew();
+        log.WriteLine("  --compare: the same load against the other gateway");
+        try
+        {
+            var theirs = await StreamingPassAsync(s, other, topology, () => topology.StartCommandAsync("--compare", command, otherDir, ReadyTimeout, ct), log, ct).ConfigureAwait(false);
+            report.Comparison = new Comparison(command, ours, theirs);
+        }
+        finally
+        {
+            other.WallSeconds = clock.Elapsed.TotalSeconds;
+            other.LoadAverageAtEnd = RunReport.LoadAverage();
+            ReportWriter.Write(other, otherDir);
+            foreach (var (name, curve) in other.LatencyCurves)
+            {
+                report.LatencyCurves[$"--compare: {name}"] = curve;
+            }
+
+            // The run's verdict covers both gateways: one that delivered nothing, or failed clients, fails it.
+            if (!other.Ok)
+            {
+                report.ClientErrors += Math.Max(1, other.ClientErrors);
+                report.ErrorSamples.Add($"the --compare gateway: {other.Deliveries:N0} quotes delivered, {other.ClientErrors} client errors ({VersusFolder}/report.md)");
+                report.ErrorSamples.AddRange(other.ErrorSamples.Select(e => $"--compare: {e}"));
+            }
+        }
+    }
+
+    /// <summary>Starts a gateway, runs the load simulation against it, fills <paramref name="report"/>, and stops the gateway.</summary>
+    private static async Task<GatewayFigures> StreamingPassAsync(ScenarioSettings s, RunReport report, Topology topology, Func<Task<GatewayUnderTest>> start, TextWriter log, CancellationToken ct)
+    {
+        var universe = s.Universe();
+        await using var gateway = await start().ConfigureAwait(false);
+        Describe(report, topology, gateway);
+        var rssIdle = gateway.Usage()?.RssBytes;
 
         var slowCount = (int)Math.Round(s.Clients * s.SlowFraction);
         // Slow clients sit evenly among the others; half keep `conflate` (bounded by symbols), half use `disconnect`.
@@ -148,16 +209,16 @@ internal static class Scenarios
         bool IsSlow(int i) => slowCount > 0 && i % slowEvery == 0 && i / slowEvery < slowCount;
         string PolicyOf(int i) => IsSlow(i) && (i / slowEvery) % 2 == 1 ? "disconnect" : s.Policy;
 
-        using var probe = new BrokerProbe(topology.Bootstrap, s.Partitions);
-        await using var fleet = new ClientFleet(WebSocketUri(topology.GatewayUri!), s.SourceAddresses);
-        await using var sampler = new Sampler(topology, fleet, report, TimeSpan.FromSeconds(s.SampleSeconds));
+        using var probe = new BrokerProbe(topology.Bootstrap);
+        await using var fleet = new ClientFleet(gateway.Endpoints.WebSocket, s.SourceAddresses);
+        await using var sampler = new Sampler(gateway, topology.Simulator!, fleet, report, TimeSpan.FromSeconds(s.SampleSeconds));
         sampler.Phase = "ramp";
         log.WriteLine($"  ramp: {s.Clients:N0} clients x {s.SymbolsPerClient} symbols over {s.RampSeconds:0} s");
         var connectRate = await fleet.ConnectAsync(
             s.Clients,
             i => s.WatchlistOf(i, universe),
             IsSlow,
-            i => $"ws?throttleMs={s.ThrottleMs.ToString(CultureInfo.InvariantCulture)}&policy={PolicyOf(i)}",
+            i => $"?throttleMs={s.ThrottleMs.ToString(CultureInfo.InvariantCulture)}&policy={PolicyOf(i)}",
             TimeSpan.FromSeconds(s.RampSeconds),
             s.ConnectConcurrency,
             16 * 1024,
@@ -176,10 +237,10 @@ internal static class Scenarios
         sampler.Phase = slowCount > 0 ? "baseline" : "measure";
         sampler.ResetPeak();
         log.WriteLine($"  {sampler.Phase} {s.DurationSeconds:0} s");
-        var runtime0 = await topology.ScrapeAsync(ct).ConfigureAwait(false);
-        var window = await MeasureAsync(fleet, gw, TimeSpan.FromSeconds(s.DurationSeconds), ct).ConfigureAwait(false);
-        RuntimeFigures(report, runtime0, await topology.ScrapeAsync(ct).ConfigureAwait(false), window.Seconds);
-        var rssMeasured = sampler.PeakRss;
+        var runtime0 = await gateway.ScrapeAsync(ct).ConfigureAwait(false);
+        var window = await MeasureAsync(fleet, gateway, TimeSpan.FromSeconds(s.DurationSeconds), ct).ConfigureAwait(false);
+        RuntimeFigures(report, runtime0, await gateway.ScrapeAsync(ct).ConfigureAwait(false), window.Seconds);
+        double? rssMeasured = gateway.Process is null ? null : Math.Round(sampler.PeakRss / 1048576.0, 1);
         probe.Recorder = null;
         await StopRecordingAsync(fleet).ConfigureAwait(false);
 
@@ -189,11 +250,19 @@ internal static class Scenarios
         report.Add("updates frames delivered", Math.Round(window.UpdateFrames / window.Seconds), "frames/s");
         report.Add("quotes delivered", Math.Round(window.Quotes / window.Seconds), "quotes/s");
         report.Add("bytes delivered", Math.Round(window.Bytes / window.Seconds / 1048576.0, 2), "MB/s");
-        report.Add("gateway CPU", Math.Round(window.GatewayCpuPct, 1), "% of one core");
+        if (window.GatewayCpuPct is { } cpu)
+        {
+            report.Add("gateway CPU", Math.Round(cpu, 1), "% of one core");
+        }
+
         report.Add("harness CPU (clients)", Math.Round(window.HarnessCpuPct, 1), "% of one core");
-        report.Add("gateway RSS before clients", Math.Round(rssIdle / 1048576.0, 1), "MB");
-        report.Notes.Add($"Busiest gateway threads in the measured window (from /proc/<pid>/task, % of one core): {window.GatewayThreads}.");
-        report.Add("gateway RSS peak (measured window)", Math.Round(rssMeasured / 1048576.0, 1), "MB");
+        if (rssIdle is { } idle && rssMeasured is { } peak)
+        {
+            report.Add("gateway RSS before clients", Math.Round(idle / 1048576.0, 1), "MB");
+            report.Notes.Add($"Busiest gateway threads in the measured window (from /proc/<pid>/task, % of one core): {window.GatewayThreads}.");
+            report.Add("gateway RSS peak (measured window)", peak, "MB");
+        }
+
         report.Latency[slowCount > 0 ? "others, baseline" : "all clients"] = LatencySummary.From(baseline.Total);
         report.LatencyCurves[slowCount > 0 ? "others, baseline" : "all clients"] = Curve(baseline);
         report.Latency["Kafka hop only (a consumer in the harness, same broker and fetch wait)"] = LatencySummary.From(kafkaOnly.Total);
@@ -204,7 +273,7 @@ internal static class Scenarios
             inWindow = [.. report.Samples.Where(x => x.Phase is "measure" or "baseline")];
         }
 
-        if (inWindow.Count > 0)
+        if (inWindow.Count > 0 && gateway.HasMetrics)
         {
             report.Add("ingest channel depth in the window (median; capacity 16,384)", Median(inWindow.Select(x => x.ChannelDepth)), "ticks");
             report.Add("consumer lag in the window (median)", Median(inWindow.Select(x => x.ConsumerLag)), "ticks");
@@ -215,11 +284,11 @@ internal static class Scenarios
 
         if (slowCount > 0)
         {
-            await SlowPhaseAsync(s, report, fleet, sampler, gw, slowCount, p99, log, ct).ConfigureAwait(false);
+            await SlowPhaseAsync(s, report, fleet, sampler, gateway, slowCount, p99, log, ct).ConfigureAwait(false);
         }
         else if (s.Scenario == "soak")
         {
-            SoakVerdict(report);
+            SoakVerdict(report, rssKnown: gateway.Process is not null);
         }
 
         switch (s.Scenario)
@@ -237,20 +306,43 @@ internal static class Scenarios
         report.ClientErrors += fleet.Errors;
         report.ErrorSamples.AddRange(fleet.ErrorSamples);
         report.Closes = fleet.Closes.ToDictionary(k => k.Key, k => k.Value);
-        await DisconnectsAsync(topology, report, ct).ConfigureAwait(false);
+        await DisconnectsAsync(gateway, report, ct).ConfigureAwait(false);
+        Unavailable(report, gateway);
+        return new GatewayFigures(
+            gateway.Label,
+            Math.Round(window.Quotes / window.Seconds),
+            Math.Round(window.Frames / window.Seconds),
+            window.GatewayCpuPct is { } c ? Math.Round(c / 100, 3) : null,
+            rssMeasured,
+            p50,
+            p99);
     }
 
-    private static async Task SlowPhaseAsync(ScenarioSettings s, RunReport report, ClientFleet fleet, Sampler sampler, int gw, int slowCount, double baselineP99, TextWriter log, CancellationToken ct)
+    /// <summary>Says which figures a gateway could not give: CPU and RSS of one running elsewhere, and those from a /metrics it lacks.</summary>
+    private static void Unavailable(RunReport report, GatewayUnderTest gateway)
+    {
+        if (gateway.Process is null)
+        {
+            report.Notes.Add("The gateway runs elsewhere (--target): its CPU, RSS and busiest threads are not measured, so the report has no gateway CPU or RSS figure and no RSS plot.");
+        }
+
+        if (!gateway.HasMetrics)
+        {
+            report.Notes.Add($"The gateway ({gateway.Label}) did not answer GET /metrics: the figures taken from it are not available for it (managed heap, allocation rate, GC, lock contention, ingest channel depth, consumer lag, disconnects by close code).");
+        }
+    }
+
+    private static async Task SlowPhaseAsync(ScenarioSettings s, RunReport report, ClientFleet fleet, Sampler sampler, GatewayUnderTest gateway, int slowCount, double baselineP99, TextWriter log, CancellationToken ct)
     {
         var during = new LatencyRecorder();
         fleet.Others = during;
-        var rssBefore = ProcStat.RssBytes(gw);
+        var rssBefore = gateway.Usage()?.RssBytes;
         sampler.ResetPeak();
         sampler.Phase = "slow";
         log.WriteLine($"  {slowCount} clients stop reading for {s.SlowSeconds:0} s");
         fleet.PauseSlow();
-        var window = await MeasureAsync(fleet, gw, TimeSpan.FromSeconds(s.SlowSeconds), ct).ConfigureAwait(false);
-        var peak = Math.Max(sampler.PeakRss, ProcStat.RssBytes(gw));
+        var window = await MeasureAsync(fleet, gateway, TimeSpan.FromSeconds(s.SlowSeconds), ct).ConfigureAwait(false);
+        var rssAfter = gateway.Usage()?.RssBytes;
         await StopRecordingAsync(fleet).ConfigureAwait(false);
         fleet.ResumeSlow();
         sampler.Phase = "resumed";
@@ -261,19 +353,23 @@ internal static class Scenarios
         report.LatencyCurves["others, with slow clients"] = Curve(during);
         report.Add("slow clients (half conflate, half disconnect)", slowCount, "");
         report.Add("quotes delivered with slow clients", Math.Round(window.Quotes / window.Seconds), "quotes/s");
-        report.Add("gateway CPU with slow clients", Math.Round(window.GatewayCpuPct, 1), "% of one core");
-        report.Notes.Add($"Busiest gateway threads with slow clients (% of one core): {window.GatewayThreads}.");
-        report.Add("gateway RSS when slow clients stopped", Math.Round(rssBefore / 1048576.0, 1), "MB");
-        report.Add("gateway RSS peak while they were stopped", Math.Round(peak / 1048576.0, 1), "MB");
         report.Add("slow clients closed by the gateway", fleet.SlowCloses, "");
-        var growth = (peak - rssBefore) / 1048576.0;
         var ratio = baselineP99 > 0 ? summary.P99 / baselineP99 : 0;
         report.Target("others' p99 with slow clients vs without", "within 10 %", Math.Round(100 * (ratio - 1), 1), "% change", ratio <= 1.10);
-        report.Target("gateway RSS growth while clients are stopped", "<= 32 MB", Math.Round(growth, 1), "MB", growth <= 32);
+        if (window.GatewayCpuPct is { } cpu && rssBefore is { } before && rssAfter is { } after)
+        {
+            var peak = Math.Max(sampler.PeakRss, after);
+            var growth = (peak - before) / 1048576.0;
+            report.Add("gateway CPU with slow clients", Math.Round(cpu, 1), "% of one core");
+            report.Notes.Add($"Busiest gateway threads with slow clients (% of one core): {window.GatewayThreads}.");
+            report.Add("gateway RSS when slow clients stopped", Math.Round(before / 1048576.0, 1), "MB");
+            report.Add("gateway RSS peak while they were stopped", Math.Round(peak / 1048576.0, 1), "MB");
+            report.Target("gateway RSS growth while clients are stopped", "<= 32 MB", Math.Round(growth, 1), "MB", growth <= 32);
+        }
     }
 
-    /// <summary>soak: RSS and p99 of the first fifth of the measured window against the last fifth.</summary>
-    private static void SoakVerdict(RunReport report)
+    /// <summary>soak: RSS (when known) and p99 of the first fifth of the measured window against the last fifth.</summary>
+    private static void SoakVerdict(RunReport report, bool rssKnown)
     {
         List<Sample> measured;
         lock (report.Samples)
@@ -289,14 +385,18 @@ internal static class Scenarios
         var fifth = Math.Max(1, measured.Count / 5);
         var head = measured.Take(fifth).ToList();
         var tail = measured.TakeLast(fifth).ToList();
-        var rssGrowth = tail.Average(x => x.GatewayRssMb) - head.Average(x => x.GatewayRssMb);
         var p99Head = Median(head.Select(x => x.P99Ms));
         var p99Tail = Median(tail.Select(x => x.P99Ms));
-        report.Add("RSS, first fifth (mean)", Math.Round(head.Average(x => x.GatewayRssMb), 1), "MB");
-        report.Add("RSS, last fifth (mean)", Math.Round(tail.Average(x => x.GatewayRssMb), 1), "MB");
+        if (rssKnown)
+        {
+            var rssGrowth = tail.Average(x => x.GatewayRssMb) - head.Average(x => x.GatewayRssMb);
+            report.Add("RSS, first fifth (mean)", Math.Round(head.Average(x => x.GatewayRssMb), 1), "MB");
+            report.Add("RSS, last fifth (mean)", Math.Round(tail.Average(x => x.GatewayRssMb), 1), "MB");
+            report.Target("soak: RSS flat (last fifth vs first)", "<= +32 MB", Math.Round(rssGrowth, 1), "MB", rssGrowth <= 32);
+        }
+
         report.Add("interval p99, first fifth (median)", p99Head, "ms");
         report.Add("interval p99, last fifth (median)", p99Tail, "ms");
-        report.Target("soak: RSS flat (last fifth vs first)", "<= +32 MB", Math.Round(rssGrowth, 1), "MB", rssGrowth <= 32);
         report.Target("soak: latency flat (p99 last fifth vs first)", "<= +10 %", p99Head > 0 ? Math.Round(100 * ((p99Tail / p99Head) - 1), 1) : 0, "% change", p99Tail <= 1.10 * p99Head);
     }
 
@@ -310,21 +410,21 @@ internal static class Scenarios
     private static async Task ConnectionsAsync(ScenarioSettings s, RunReport report, string outDir, TextWriter log, CancellationToken ct)
     {
         await using var topology = new Topology(outDir, log);
-        await topology.StartSimulatorAsync(s.TicksPerSecond, s.Universe(), s.Partitions, null, ct).ConfigureAwait(false);
-        await topology.StartGatewayAsync(GatewaySettings(s), waitReady: true, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
-        var gw = topology.Gateway!.Pid;
+        await topology.StartSimulatorAsync(s.TicksPerSecond, s.Universe(), s.Partitions, null, s.BootstrapServers, ct).ConfigureAwait(false);
+        await using var gateway = await StartChosenAsync(s, topology, outDir, log, ct).ConfigureAwait(false);
+        Describe(report, topology, gateway);
         await Task.Delay(TimeSpan.FromSeconds(s.Quick ? 0.5 : 3), ct).ConfigureAwait(false);
-        var rssIdle = ProcStat.RssBytes(gw);
+        var rssIdle = gateway.Usage()?.RssBytes;
 
-        await using var fleet = new ClientFleet(WebSocketUri(topology.GatewayUri!), s.SourceAddresses);
-        await using var sampler = new Sampler(topology, fleet, report, TimeSpan.FromSeconds(s.SampleSeconds));
+        await using var fleet = new ClientFleet(gateway.Endpoints.WebSocket, s.SourceAddresses);
+        await using var sampler = new Sampler(gateway, topology.Simulator!, fleet, report, TimeSpan.FromSeconds(s.SampleSeconds));
         sampler.Phase = "ramp";
         log.WriteLine($"  ramp: {s.Clients:N0} idle subscribed connections over {s.RampSeconds:0} s");
         var connectRate = await fleet.ConnectAsync(
             s.Clients,
             i => [$"IDLE{i % 100:D2}"],
             _ => false,
-            _ => "ws?throttleMs=100&policy=conflate",
+            _ => "?throttleMs=100&policy=conflate",
             TimeSpan.FromSeconds(s.RampSeconds),
             s.ConnectConcurrency,
             1024,
@@ -333,37 +433,42 @@ internal static class Scenarios
         await Task.Delay(TimeSpan.FromSeconds(s.WarmupSeconds), ct).ConfigureAwait(false);
         sampler.Phase = "hold";
         var heartbeatsBefore = fleet.Heartbeats;
-        var runtime0 = await topology.ScrapeAsync(ct).ConfigureAwait(false);
-        var window = await MeasureAsync(fleet, gw, TimeSpan.FromSeconds(s.DurationSeconds), ct).ConfigureAwait(false);
-        RuntimeFigures(report, runtime0, await topology.ScrapeAsync(ct).ConfigureAwait(false), window.Seconds);
+        var runtime0 = await gateway.ScrapeAsync(ct).ConfigureAwait(false);
+        var window = await MeasureAsync(fleet, gateway, TimeSpan.FromSeconds(s.DurationSeconds), ct).ConfigureAwait(false);
+        RuntimeFigures(report, runtime0, await gateway.ScrapeAsync(ct).ConfigureAwait(false), window.Seconds);
         var heartbeats = fleet.Heartbeats - heartbeatsBefore;
         var held = fleet.Sockets.Count(x => x.Subscribed && !x.Closed);
-        var rssHeld = ProcStat.RssBytes(gw);
-        var perConnection = held > 0 ? (rssHeld - rssIdle) / 1024.0 / held : 0;
+        var rssHeld = gateway.Usage()?.RssBytes;
         var hbRate = heartbeats / window.Seconds;
 
         report.Add("connections held (subscribed, open)", held, "");
         report.Add("connect rate", Math.Round(connectRate, 1), "connections/s");
-        report.Add("gateway RSS before connections", Math.Round(rssIdle / 1048576.0, 1), "MB");
-        report.Add("gateway RSS holding them", Math.Round(rssHeld / 1048576.0, 1), "MB");
-        report.Add("gateway RSS per connection", Math.Round(perConnection, 2), "KB");
         report.Add("heartbeats received", Math.Round(hbRate, 1), "heartbeats/s");
-        report.Add("gateway CPU while holding (heartbeats, pings)", Math.Round(window.GatewayCpuPct, 1), "% of one core");
-        report.Notes.Add($"Busiest gateway threads while holding (from /proc/<pid>/task, % of one core): {window.GatewayThreads}.");
-        report.Add("gateway CPU per heartbeat", hbRate > 0 ? Math.Round(window.GatewayCpuPct / 100 * 1e6 / hbRate, 1) : 0, "µs");
         report.Add("harness CPU (clients)", Math.Round(window.HarnessCpuPct, 1), "% of one core");
         report.Target("connections held", $">= {s.Clients:N0}", held, "", held >= s.Clients);
-        report.Target("gateway RSS per connection", "<= 20 KB", Math.Round(perConnection, 2), "KB", perConnection <= 20);
+        if (rssIdle is { } idle && rssHeld is { } holding && window.GatewayCpuPct is { } cpu)
+        {
+            var perConnection = held > 0 ? (holding - idle) / 1024.0 / held : 0;
+            report.Add("gateway RSS before connections", Math.Round(idle / 1048576.0, 1), "MB");
+            report.Add("gateway RSS holding them", Math.Round(holding / 1048576.0, 1), "MB");
+            report.Add("gateway RSS per connection", Math.Round(perConnection, 2), "KB");
+            report.Add("gateway CPU while holding (heartbeats, pings)", Math.Round(cpu, 1), "% of one core");
+            report.Notes.Add($"Busiest gateway threads while holding (from /proc/<pid>/task, % of one core): {window.GatewayThreads}.");
+            report.Add("gateway CPU per heartbeat", hbRate > 0 ? Math.Round(cpu / 100 * 1e6 / hbRate, 1) : 0, "µs");
+            report.Target("gateway RSS per connection", "<= 20 KB", Math.Round(perConnection, 2), "KB", perConnection <= 20);
+        }
+
         report.Deliveries = fleet.Frames;
         report.ClientErrors += fleet.Errors + (s.Clients - held);
         report.ErrorSamples.AddRange(fleet.ErrorSamples);
         report.Closes = fleet.Closes.ToDictionary(k => k.Key, k => k.Value);
-        await DisconnectsAsync(topology, report, ct).ConfigureAwait(false);
+        await DisconnectsAsync(gateway, report, ct).ConfigureAwait(false);
+        Unavailable(report, gateway);
     }
 
-    private static async Task DisconnectsAsync(Topology topology, RunReport report, CancellationToken ct)
+    private static async Task DisconnectsAsync(GatewayUnderTest gateway, RunReport report, CancellationToken ct)
     {
-        var m = await topology.ScrapeAsync(ct).ConfigureAwait(false);
+        var m = await gateway.ScrapeAsync(ct).ConfigureAwait(false);
         if (m is null)
         {
             return;
@@ -410,22 +515,22 @@ internal static class Scenarios
         report.Add("gateway lock contentions", Math.Round(Delta("dotnet_monitor_lock_contentions_total") / seconds, 1), "per second");
     }
 
-    private static Uri WebSocketUri(Uri http) => new UriBuilder(http) { Scheme = "ws" }.Uri;
-
     private static List<CurvePoint> Curve(LatencyRecorder r) => [.. PercentileCurve.From(r.Total).Select(p => new CurvePoint(p.Percentile, p.Ms))];
 
-    private sealed record Window(double Seconds, long Frames, long UpdateFrames, long Quotes, long Bytes, double GatewayCpuPct, double HarnessCpuPct, string GatewayThreads);
+    /// <summary>What one measured window delivered and cost; the gateway's CPU is null when it runs elsewhere.</summary>
+    private sealed record Window(double Seconds, long Frames, long UpdateFrames, long Quotes, long Bytes, double? GatewayCpuPct, double HarnessCpuPct, string GatewayThreads);
 
-    private static async Task<Window> MeasureAsync(ClientFleet fleet, int gatewayPid, TimeSpan duration, CancellationToken ct)
+    private static async Task<Window> MeasureAsync(ClientFleet fleet, GatewayUnderTest gateway, TimeSpan duration, CancellationToken ct)
     {
         var self = Process.GetCurrentProcess();
         var (f0, u0, q0, b0) = (fleet.Frames, fleet.UpdateFrames, fleet.Quotes, fleet.Bytes);
-        var cpu0 = ProcStat.CpuSeconds(gatewayPid);
+        var cpu0 = gateway.Usage()?.CpuSeconds;
         var self0 = self.TotalProcessorTime.TotalSeconds;
-        var threads0 = ProcStat.Threads(gatewayPid);
+        var threads0 = gateway.Threads();
         var clock = Stopwatch.StartNew();
         await Task.Delay(duration, ct).ConfigureAwait(false);
         var seconds = clock.Elapsed.TotalSeconds;
+        var cpu1 = gateway.Usage()?.CpuSeconds;
         self.Refresh();
         return new Window(
             seconds,
@@ -433,8 +538,8 @@ internal static class Scenarios
             fleet.UpdateFrames - u0,
             fleet.Quotes - q0,
             fleet.Bytes - b0,
-            100 * (ProcStat.CpuSeconds(gatewayPid) - cpu0) / seconds,
+            cpu0 is { } a && cpu1 is { } b ? 100 * (b - a) / seconds : null,
             100 * (self.TotalProcessorTime.TotalSeconds - self0) / seconds,
-            ProcStat.TopThreads(threads0, ProcStat.Threads(gatewayPid), seconds));
+            ProcStat.TopThreads(threads0, gateway.Threads(), seconds));
     }
 }

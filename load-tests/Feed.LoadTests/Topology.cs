@@ -6,13 +6,14 @@ namespace MarketStream.LoadTests;
 
 /// <summary>
 /// The processes of one run, each on 127.0.0.1 and each its own OS process so its CPU and memory are its own:
-/// the simulator (embedded broker + producer) and the gateway. Disposing stops both, always.
+/// the simulator (embedded broker + producer, or the producer alone into an existing cluster) and the gateways.
+/// Disposing stops the simulator, always; each gateway is stopped by disposing it, so that a run can measure
+/// two, one after the other, on the same broker.
 /// </summary>
 internal sealed class Topology : IAsyncDisposable
 {
     private readonly string outDir;
     private readonly TextWriter log;
-    private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     public Topology(string outDir, TextWriter log)
     {
@@ -22,15 +23,18 @@ internal sealed class Topology : IAsyncDisposable
 
     public ChildProcess? Simulator { get; private set; }
 
-    public ChildProcess? Gateway { get; private set; }
-
     public string Bootstrap { get; private set; } = string.Empty;
 
-    public Uri? GatewayUri { get; private set; }
+    /// <summary>The broker as the report names it.</summary>
+    public string Broker { get; private set; } = string.Empty;
 
     public const string Topic = "market.ticks";
 
-    public async Task StartSimulatorAsync(int rate, IReadOnlyList<string> symbols, int partitions, long? maxTicks, CancellationToken ct)
+    /// <summary>
+    /// Starts the producer: into the embedded broker it hosts, or, given <paramref name="cluster"/>, into that
+    /// existing cluster (the simulator's own <c>--bootstrap-servers</c>; the topic must exist there).
+    /// </summary>
+    public async Task StartSimulatorAsync(int rate, IReadOnlyList<string> symbols, int partitions, long? maxTicks, string? cluster, CancellationToken ct)
     {
         List<string> args =
         [
@@ -47,17 +51,25 @@ internal sealed class Topology : IAsyncDisposable
             args.AddRange(["--max-ticks", m.ToString(CultureInfo.InvariantCulture)]);
         }
 
-        log.WriteLine($"  starting simulator: {rate:N0} ticks/s over {symbols.Count} symbols, {partitions} partitions");
+        if (cluster is not null)
+        {
+            args.AddRange(["--bootstrap-servers", cluster]);
+        }
+
+        log.WriteLine($"  starting simulator: {rate:N0} ticks/s over {symbols.Count} symbols, {(cluster is null ? $"{partitions} partitions" : $"into the cluster at {cluster}")}");
         Simulator = ChildProcess.Start("simulator", Binaries.Simulator(), args, Path.Combine(outDir, "simulator.log"));
         var line = await Simulator.WaitForLineAsync(l => l.StartsWith("BOOTSTRAP=", StringComparison.Ordinal), TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
         Bootstrap = line["BOOTSTRAP=".Length..].Trim();
+        Broker = cluster is null
+            ? $"the embedded in-memory broker in the simulator's process ({partitions} partitions)"
+            : $"the existing cluster at {cluster} (topic {Topic}), which the simulator produces into";
         log.WriteLine($"  simulator pid {Simulator.Pid}, broker at {Bootstrap}");
     }
 
-    public async Task StartGatewayAsync(IEnumerable<string> settings, bool waitReady, TimeSpan readyTimeout, CancellationToken ct)
+    /// <summary>Starts MarketStream's gateway (<c>dotnet Feed.Gateway.dll</c>), its log in <paramref name="logDir"/>.</summary>
+    public async Task<GatewayUnderTest> StartMarketStreamAsync(IEnumerable<string> settings, string logDir, bool waitReady, TimeSpan readyTimeout, CancellationToken ct)
     {
         var port = FreePort();
-        GatewayUri = new Uri($"http://127.0.0.1:{port}/");
         List<string> args =
         [
             "--urls", $"http://127.0.0.1:{port}",
@@ -68,58 +80,60 @@ internal sealed class Topology : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
         ];
         args.AddRange(settings);
-        log.WriteLine($"  starting gateway on {GatewayUri}");
-        Gateway = ChildProcess.Start("gateway", Binaries.Gateway(), args, Path.Combine(outDir, "gateway.log"));
+        var endpoints = GatewayEndpoints.Local(port);
+        log.WriteLine($"  starting MarketStream's gateway on {endpoints.Http}");
+        var process = ChildProcess.Start("gateway", Binaries.Gateway(), args, Path.Combine(logDir, "gateway.log"));
+        var gateway = new GatewayUnderTest("MarketStream", "MarketStream's gateway (`Feed.Gateway.dll`, built with the harness)", endpoints, process, scrapes: true);
         if (waitReady)
         {
-            await WaitReadyAsync(readyTimeout, ct).ConfigureAwait(false);
-            log.WriteLine($"  gateway pid {Gateway.Pid} ready");
+            await ReadyOrStoppedAsync(gateway, readyTimeout, ct).ConfigureAwait(false);
         }
+
+        return gateway;
     }
 
-    private async Task WaitReadyAsync(TimeSpan timeout, CancellationToken ct)
+    /// <summary>
+    /// Starts any protocol-v1 gateway from <paramref name="command"/> (through <c>/bin/sh -c</c>), telling it the
+    /// broker and its port in <c>BOOTSTRAP</c> and <c>PORT</c>, and waits until <c>/healthz/ready</c> answers 200.
+    /// </summary>
+    public async Task<GatewayUnderTest> StartCommandAsync(string label, string command, string logDir, TimeSpan readyTimeout, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        var port = FreePort();
+        var endpoints = GatewayEndpoints.Local(port);
+        log.WriteLine($"  starting {label} gateway on {endpoints.Http}: {command}");
+        var process = ChildProcess.StartShell("gateway", command, Path.Combine(logDir, "gateway.log"), new Dictionary<string, string>
         {
-            ct.ThrowIfCancellationRequested();
-            if (Gateway!.HasExited)
-            {
-                throw new InvalidOperationException($"the gateway exited before it was ready:\n{Gateway.Tail()}");
-            }
-
-            try
-            {
-                using var r = await http.GetAsync(new Uri(GatewayUri!, "healthz/ready"), ct).ConfigureAwait(false);
-                if (r.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
-            {
-            }
-
-            await Task.Delay(100, ct).ConfigureAwait(false);
-        }
-
-        throw new TimeoutException($"the gateway was not ready within {timeout.TotalSeconds:0} s:\n{Gateway!.Tail()}");
+            ["BOOTSTRAP"] = Bootstrap,
+            ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
+        });
+        var gateway = new GatewayUnderTest(label, $"`{command}` (started by the harness through `/bin/sh -c` with BOOTSTRAP and PORT; CPU and RSS summed over its whole process tree)", endpoints, process, scrapes: null);
+        await ReadyOrStoppedAsync(gateway, readyTimeout, ct).ConfigureAwait(false);
+        _ = await gateway.ScrapeAsync(ct).ConfigureAwait(false);
+        return gateway;
     }
 
-    public async Task<GatewayMetrics?> ScrapeAsync(CancellationToken ct)
+    /// <summary>A gateway already running elsewhere (<c>--target</c>): nothing is started, and its CPU and RSS stay unknown.</summary>
+    public static async Task<GatewayUnderTest> AttachAsync(string target, TextWriter log, CancellationToken ct)
+    {
+        var endpoints = GatewayEndpoints.FromTarget(target);
+        log.WriteLine($"  measuring the gateway at {endpoints.WebSocket} (not started here)");
+        var gateway = new GatewayUnderTest("--target", $"the gateway at {endpoints.WebSocket}, not started by the harness: its CPU and RSS are not measured", endpoints, process: null, scrapes: null);
+        _ = await gateway.ScrapeAsync(ct).ConfigureAwait(false);
+        return gateway;
+    }
+
+    private async Task ReadyOrStoppedAsync(GatewayUnderTest gateway, TimeSpan timeout, CancellationToken ct)
     {
         try
         {
-            var text = await http.GetStringAsync(new Uri(GatewayUri!, "metrics"), ct).ConfigureAwait(false);
-            return GatewayMetrics.Parse(text);
+            await gateway.WaitReadyAsync(timeout, ct).ConfigureAwait(false);
+            log.WriteLine($"  gateway pid {gateway.Process!.Pid} ready");
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        catch
         {
-            return null;
+            // The caller never gets it, so it cannot stop it: stop the tree here, on a failed start or Ctrl+C alike.
+            await gateway.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 
@@ -132,19 +146,10 @@ internal sealed class Topology : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // The gateway first (SIGTERM, then its drain is cut short by the kill), then the broker it reads.
-        if (Gateway is not null)
-        {
-            await Gateway.StopAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
-            await Gateway.DisposeAsync().ConfigureAwait(false);
-        }
-
         if (Simulator is not null)
         {
             await Simulator.StopAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
             await Simulator.DisposeAsync().ConfigureAwait(false);
         }
-
-        http.Dispose();
     }
 }

@@ -40,4 +40,31 @@ public sealed class QuickPresetTests(ITestOutputHelper output)
 
         Directory.Delete(dir, recursive: true);
     }
+
+    /// <summary>
+    /// The external-command path end to end, with MarketStream's own gateway as the "other" one, so no Node is
+    /// needed: started through the shell with BOOTSTRAP and PORT, ready on /healthz/ready, measured over its tree.
+    /// </summary>
+    [Fact]
+    public async Task Quick_fanout_measures_a_gateway_started_from_a_command()
+    {
+        var dll = Binaries.Gateway();
+        var command = $"cd '{Path.GetDirectoryName(dll)}' && dotnet Feed.Gateway.dll --urls http://127.0.0.1:$PORT --Feed:Kafka:BootstrapServers=$BOOTSTRAP --Feed:Kafka:FetchWaitMaxMs=2 --Logging:LogLevel:Default=Warning";
+        var dir = Path.Combine(Path.GetTempPath(), "marketstream-loadtests", $"command-{Guid.NewGuid():N}");
+        using var log = new StringWriter();
+        var (settings, _) = LoadHarness.Parse(["fanout", "--quick", "--gateway-command", command]);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(settings.TimeLimitSeconds));
+
+        var report = await LoadHarness.RunScenarioAsync(settings, dir, log, cts.Token).WaitAsync(TimeSpan.FromSeconds(settings.TimeLimitSeconds + 30));
+        output.WriteLine(log.ToString());
+
+        Assert.True(report.ClientErrors == 0, $"client errors: {string.Join("; ", report.ErrorSamples)}");
+        Assert.True(report.Deliveries > 0, "nothing was delivered");
+        Assert.Contains(command, report.Gateway, StringComparison.Ordinal);
+        Assert.True(report.Get("gateway CPU") > 0, "the command's CPU was not measured");
+        Assert.True(report.Get("gateway RSS peak (measured window)") > 50, "the command's RSS was not measured (a .NET gateway holds more than 50 MB)");
+        Assert.True(report.Figures.Exists(f => f.Name == "gateway managed heap after the last GC"), "its /metrics was not scraped");
+        Assert.True(File.Exists(Path.Combine(dir, "gateway.log")));
+        Directory.Delete(dir, recursive: true);
+    }
 }
