@@ -176,7 +176,7 @@ internal sealed partial class SessionRequests(
             sender.ThrottleMs = request.ThrottleMs ?? sender.ThrottleMs;
             if (request.Policy is { } newPolicy)
             {
-                subscriptions.ChangePolicy(newPolicy, state);
+                subscriptions.ChangePolicy(newPolicy);
             }
 
             var (t, p) = (sender.ThrottleMs, subscriptions.Policy);

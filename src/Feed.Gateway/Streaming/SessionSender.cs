@@ -30,8 +30,8 @@ internal sealed partial class SessionSender : IDisposable
     private string closeReason = string.Empty;
     private ITimer? abortTimer;
 
-    // 1 while the loop sleeps for want of data: the fan-out wakes it only then (a sender waiting on its throttle
-    // wakes on its timer), so a busy session costs the writer no wake-up per tick.
+    // 1 while the loop sleeps for want of data: it is woken only then (a sender waiting on its throttle wakes on
+    // its timer), so a busy session costs no wake-up per tick.
     private int idle;
 
     // Owned by the loop.
@@ -73,7 +73,7 @@ internal sealed partial class SessionSender : IDisposable
 
     private Lock Gate => subscriptions.Gate;
 
-    /// <summary>The fan-out made the session dirty: wake the loop if it sleeps for want of data.</summary>
+    /// <summary>Something to send arrived (a tick for a parked session, a first quote queued): wake the loop if it sleeps for want of data.</summary>
     public void OnDirty()
     {
         if (Interlocked.Exchange(ref idle, 0) == 1)
@@ -204,9 +204,8 @@ internal sealed partial class SessionSender : IDisposable
                 {
                     return;
                 }
-                else if (untilThrottle <= TimeSpan.Zero && subscriptions.HasPending)
+                else if (untilThrottle <= TimeSpan.Zero && (conflatedTicks = TakeOrPark()) >= 0)
                 {
-                    conflatedTicks = subscriptions.TakePending(batch);
                     wait = TimeSpan.Zero;
                 }
                 else if (untilHeartbeat <= TimeSpan.Zero)
@@ -214,16 +213,11 @@ internal sealed partial class SessionSender : IDisposable
                     reply = Reply.Build("heartbeat", w => ServerMessages.Heartbeat(w, Now()));
                     wait = TimeSpan.Zero;
                 }
-                else if (subscriptions.HasPending)
-                {
-                    wait = untilThrottle < untilHeartbeat ? untilThrottle : untilHeartbeat;
-                }
                 else
                 {
-                    // Announce the sleep, then look again: a quote that arrived in between either shows here or
-                    // finds the flag set and wakes the loop.
-                    Interlocked.Exchange(ref idle, 1);
-                    wait = subscriptions.HasPending && Interlocked.Exchange(ref idle, 0) == 1 ? TimeSpan.Zero : untilHeartbeat;
+                    // Within the throttle: sleep until it expires, then look (quotes are read when the frame is
+                    // due, not handed over per tick). Parked: sleep until a tick wakes the loop, or the heartbeat.
+                    wait = untilThrottle > TimeSpan.Zero && untilThrottle < untilHeartbeat ? untilThrottle : untilHeartbeat;
                 }
             }
 
@@ -244,6 +238,37 @@ internal sealed partial class SessionSender : IDisposable
                 await signal.WaitAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Takes what is pending into the batch and returns the ticks conflated into it; with nothing pending, parks
+    /// (the writer wakes the loop on the next tick of a subscribed symbol) and returns -1. Under the gate.
+    /// </summary>
+    private int TakeOrPark()
+    {
+        var conflatedTicks = subscriptions.TakePending(batch);
+        if (batch.Count > 0)
+        {
+            return conflatedTicks;
+        }
+
+        // Announce the sleep, then look again: a tick that came in between either shows here or finds the
+        // session parked (or the flag set) and wakes the loop.
+        var parked = subscriptions.Park();
+        Interlocked.Exchange(ref idle, 1);
+        conflatedTicks = subscriptions.TakePending(batch);
+        if (batch.Count > 0)
+        {
+            if (parked)
+            {
+                subscriptions.CancelPark();
+            }
+
+            Interlocked.Exchange(ref idle, 0);
+            return conflatedTicks;
+        }
+
+        return -1;
     }
 
     /// <summary>One <c>updates</c> frame: each quote's shared body spliced in, with this client's own counts.</summary>

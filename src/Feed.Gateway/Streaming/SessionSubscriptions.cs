@@ -5,16 +5,16 @@ namespace MarketStream.Gateway.Streaming;
 
 /// <summary>
 /// The part of a session the fan-out touches: its subscription slots, what is pending for the client, and the
-/// policy that decides how it is bounded. Under <c>conflate</c> the pending state is the slots themselves
-/// (each holds at most one quote) and a dirty list of the slots that hold one; under the other policies it is
-/// a <see cref="QuoteQueue"/> of fixed capacity.
+/// policy that bounds it. Under <c>conflate</c> nothing is stored per tick: what is pending is, for each slot,
+/// the symbol's newest quote when it is newer than what the client has, read when a frame is due. Under the
+/// other policies it is a <see cref="QuoteQueue"/> of fixed capacity that the writer fills.
 /// </summary>
 /// <remarks>
 /// <para><see cref="Gate"/> is the session's lock: requests, the sender and a policy change take it; the writer
-/// takes it only under the queue policies (and, under <c>conflate</c>, never).</para>
-/// <para>The dirty list is a stack the writer pushes onto without a lock (one compare-and-swap when a slot turns
-/// dirty) and whoever holds <see cref="Gate"/> takes whole. A slot is pushed only when its pending quote goes
-/// from none to some, and only a taker of the list clears it, so a slot is never in the list twice.</para>
+/// takes it only under the queue policies.</para>
+/// <para><see cref="Mode"/> is what the writer reads per subscriber and tick: <see cref="Polling"/> (the sender
+/// will look by itself: nothing to do), <see cref="Parked"/> (the sender found nothing and sleeps: wake it
+/// once) or <see cref="Queued"/> (queue the quote).</para>
 /// </remarks>
 internal sealed class SessionSubscriptions(
     SubscriptionIndex index,
@@ -24,59 +24,62 @@ internal sealed class SessionSubscriptions(
     Action wake,
     Action overflow)
 {
-    private readonly Dictionary<string, SubscriptionSlot> slots = new(StringComparer.Ordinal);
-    private SubscriptionSlot? dirtyHead;
-    private QuoteQueue? queue = policy == DeliveryPolicy.Conflate ? null : new QuoteQueue(queueCapacity, policy);
-    private volatile bool queued = policy != DeliveryPolicy.Conflate;
-    private bool released;
+    public const int Polling = 0;
+    public const int Parked = 1;
+    public const int Queued = 2;
 
-    // Scratch for reversing the dirty stack into arrival order; used under Gate only.
-    private readonly List<SubscriptionSlot> dirtyScratch = [];
+    private readonly Dictionary<string, SubscriptionSlot> bySymbol = new(StringComparer.Ordinal);
+    private readonly List<SubscriptionSlot> slots = [];
+    private QuoteQueue? queue = policy == DeliveryPolicy.Conflate ? null : new QuoteQueue(queueCapacity, policy);
+    private int mode = policy == DeliveryPolicy.Conflate ? Polling : Queued;
+    private bool released;
 
     public Lock Gate { get; } = new();
 
     public DeliveryPolicy Policy { get; private set; } = policy;
 
-    /// <summary>True under a queue policy (read by the writer without the lock).</summary>
-    public bool IsQueued => queued;
+    /// <summary>What the writer does for this session on a tick of one of its symbols.</summary>
+    public int Mode => Volatile.Read(ref mode);
 
     /// <summary>Symbols subscribed. Under <see cref="Gate"/>.</summary>
     public int Count => slots.Count;
 
-    public bool Contains(string symbol) => slots.ContainsKey(symbol);
+    public bool Contains(string symbol) => bySymbol.ContainsKey(symbol);
 
     /// <summary>Quotes waiting to be sent. Under <see cref="Gate"/>.</summary>
     public int PendingCount
     {
         get
         {
-            var n = queue?.Count ?? 0;
-            foreach (var slot in slots.Values)
+            if (queue is not null)
             {
-                n += slot.HasPending ? 1 : 0;
+                return queue.Count;
+            }
+
+            var n = 0;
+            foreach (var slot in slots)
+            {
+                n += slot.Unseen is null ? 0 : 1;
             }
 
             return n;
         }
     }
 
-    /// <summary>Something may be waiting to be sent (a hint for the sender; exact under <see cref="Gate"/>).</summary>
-    public bool HasPending => Volatile.Read(ref dirtyHead) is not null || queue is { Count: > 0 };
-
     /// <summary>
     /// Subscribes to <paramref name="symbol"/> and returns its current quote for the snapshot, if it has one.
     /// The slot is registered before the state is read, so a tick merged in between either shows in the
-    /// snapshot or reaches the slot as a newer version; one not newer than the snapshot is never sent.
-    /// Under <see cref="Gate"/>.
+    /// snapshot or is newer than it; one not newer than the snapshot is never sent. Under <see cref="Gate"/>.
     /// </summary>
     public Quote? Subscribe(string symbol, MarketState state)
     {
-        var slot = new SubscriptionSlot(this, symbol);
-        slots.Add(symbol, slot);
+        var slot = new SubscriptionSlot(this, index.Feed(symbol));
+        bySymbol.Add(symbol, slot);
+        slots.Add(slot);
         index.Add(slot);
         if (state.TryGet(symbol, out var quote))
         {
-            slot.SeenVersion = slot.Accounted = quote.Version;
+            slot.SeenVersion = slot.Accounted = slot.QueuedVersion = quote.Version;
             return quote;
         }
 
@@ -86,18 +89,19 @@ internal sealed class SessionSubscriptions(
     /// <summary>Unsubscribes; nothing of the symbol is sent afterwards, not even what was pending. Under <see cref="Gate"/>.</summary>
     public bool Unsubscribe(string symbol)
     {
-        if (!slots.Remove(symbol, out var slot))
+        if (!bySymbol.Remove(symbol, out var slot))
         {
             return false;
         }
 
+        slots.Remove(slot);
         slot.Removed = true;
         index.Remove(slot);
         queue?.Remove(slot);
         return true;
     }
 
-    /// <summary>Leaves every subscription (the session is over). Under <see cref="Gate"/>.</summary>
+    /// <summary>Leaves every subscription (the session is closing). Under <see cref="Gate"/>.</summary>
     public void ReleaseAll()
     {
         if (released)
@@ -106,14 +110,14 @@ internal sealed class SessionSubscriptions(
         }
 
         released = true;
-        foreach (var slot in slots.Values)
+        foreach (var slot in slots)
         {
             slot.Removed = true;
             index.Remove(slot);
         }
 
         slots.Clear();
-        Volatile.Write(ref dirtyHead, null);
+        bySymbol.Clear();
         queue?.Drain(0, static (_, _, _, _) => { });
     }
 
@@ -121,9 +125,9 @@ internal sealed class SessionSubscriptions(
     /// Switches to another policy, carrying what is pending over, oldest first, with its conflated and dropped
     /// counts. Under <see cref="Gate"/>.
     /// </summary>
-    public void ChangePolicy(DeliveryPolicy newPolicy, MarketState state)
+    public void ChangePolicy(DeliveryPolicy newPolicy)
     {
-        if (newPolicy == Policy)
+        if (newPolicy == Policy || released)
         {
             return;
         }
@@ -132,52 +136,55 @@ internal sealed class SessionSubscriptions(
         Policy = newPolicy;
         if (newPolicy == DeliveryPolicy.Conflate)
         {
+            // What was queued gives way to each symbol's newest quote, the one conflate keeps; the queued quotes
+            // count as conflated into it (the version arithmetic at send time counts them). If the newest was the
+            // one dropped (drop-newest), it is delivered after all: not a drop any more.
             queue = null;
-            queued = false;
-
-            // What was queued gives way to each symbol's newest state, the one quote conflate keeps: the queued
-            // quotes count as conflated into it, by the version arithmetic at send time. Under drop-newest the
-            // newest state may have been the one dropped, so the slot takes it from the market state, not from
-            // the queue; a symbol whose every quote was dropped gets it too.
-            oldQueue?.Drain(0, static (_, slot, _, _) => slot.Requeued = true);
-            foreach (var slot in slots.Values)
+            Interlocked.Exchange(ref mode, Polling);
+            oldQueue?.Drain(0, static (_, _, _, _) => { });
+            foreach (var slot in slots)
             {
-                if ((slot.Requeued || slot.Dropped > 0) && state.TryGet(slot.Symbol, out var newest) && newest.Version > slot.SeenVersion)
+                if (slot.Unseen is { } newest)
                 {
-                    // If the newest state was itself dropped, it is now delivered after all: not a drop any more.
                     slot.Dropped = (int)Math.Min(slot.Dropped, newest.Version - slot.Accounted - 1);
-                    if (slot.Put(newest))
-                    {
-                        MarkDirty(slot);
-                    }
                 }
-
-                slot.Requeued = false;
             }
         }
         else
         {
+            // The mode changes first (a full fence), then the newest quotes are read: a tick the writer merges
+            // meanwhile is either seen here or queued by the writer (which skips what is already queued).
             queue = new QuoteQueue(queueCapacity, newPolicy);
-            queued = true;
-            oldQueue?.Drain(this, static (self, slot, quote, conflated) => self.CarryLocked(slot, quote, conflated));
-            AbsorbDirtyLocked();
+            var wasPolling = Interlocked.Exchange(ref mode, Queued) != Queued;
+            if (wasPolling)
+            {
+                foreach (var slot in slots)
+                {
+                    if (slot.Unseen is { } quote)
+                    {
+                        CarryLocked(slot, quote, Conflated(slot, quote));
+                    }
+                }
+            }
+            else
+            {
+                oldQueue!.Drain(this, static (self, slot, quote, conflated) => self.CarryLocked(slot, quote, conflated));
+            }
         }
 
         wake();
     }
 
-    /// <summary>Pushes a slot that just turned dirty onto the dirty list; wakes the sender if the list was empty.</summary>
-    public void MarkDirty(SubscriptionSlot slot)
-    {
-        SubscriptionSlot? head;
-        do
-        {
-            head = Volatile.Read(ref dirtyHead);
-            slot.NextDirty = head;
-        }
-        while (Interlocked.CompareExchange(ref dirtyHead, slot, head) != head);
+    /// <summary>The sender found nothing to send and will sleep: from now on the writer wakes it. False if not polling.</summary>
+    public bool Park() => Interlocked.CompareExchange(ref mode, Parked, Polling) == Polling;
 
-        if (head is null)
+    /// <summary>The sender found something after all, right after parking.</summary>
+    public void CancelPark() => Interlocked.CompareExchange(ref mode, Polling, Parked);
+
+    /// <summary>A tick for a parked session, from the writer: back to polling, and wake the sender once.</summary>
+    public void Unpark()
+    {
+        if (Interlocked.CompareExchange(ref mode, Polling, Parked) == Parked)
         {
             wake();
         }
@@ -188,29 +195,14 @@ internal sealed class SessionSubscriptions(
     {
         lock (Gate)
         {
-            if (released || slot.Removed)
+            // Not queued any more (the policy went back to conflate: the sender reads the newest quote itself),
+            // or already queued by a policy change, or not newer than the snapshot the client has.
+            if (released || slot.Removed || queue is null || quote.Version <= slot.QueuedVersion || quote.Version <= slot.SeenVersion)
             {
                 return;
             }
 
-            if (!queued)
-            {
-                // The policy went back to conflate while the writer waited for the lock.
-                if (slot.Put(quote))
-                {
-                    MarkDirty(slot);
-                }
-
-                return;
-            }
-
-            // A quote not newer than the snapshot the client already has (a subscribe raced this tick).
-            if (quote.Version <= slot.SeenVersion)
-            {
-                return;
-            }
-
-            var wasEmpty = queue!.Count == 0;
+            var wasEmpty = queue.Count == 0;
             switch (queue.Add(slot, quote))
             {
                 case AddResult.Dropped:
@@ -222,21 +214,9 @@ internal sealed class SessionSubscriptions(
                     return;
             }
 
+            slot.QueuedVersion = quote.Version;
             if (wasEmpty)
             {
-                wake();
-            }
-        }
-    }
-
-    /// <summary>Moves slots left dirty by a writer that raced a policy change into the queue.</summary>
-    public void AbsorbDirty()
-    {
-        lock (Gate)
-        {
-            if (queued && !released)
-            {
-                AbsorbDirtyLocked();
                 wake();
             }
         }
@@ -248,13 +228,13 @@ internal sealed class SessionSubscriptions(
     /// </summary>
     public int TakePending(List<OutgoingQuote> batch)
     {
-        if (queued)
+        var conflatedTicks = 0;
+        if (queue is not null)
         {
-            AbsorbDirtyLocked();
-            var before = batch.Count;
             // A quote carries the drops of its symbol since the client last received one (PROTOCOL.md), so under
             // drop-newest it may tell of quotes newer than itself.
-            queue!.Drain(batch, static (b, slot, quote, conflated) =>
+            var before = batch.Count;
+            queue.Drain(batch, static (b, slot, quote, conflated) =>
             {
                 if (!slot.Removed && quote.Version > slot.SeenVersion)
                 {
@@ -265,19 +245,17 @@ internal sealed class SessionSubscriptions(
                 }
             });
 
-            var sum = 0;
             for (var i = before; i < batch.Count; i++)
             {
-                sum += batch[i].Conflated;
+                conflatedTicks += batch[i].Conflated;
             }
 
-            return sum;
+            return conflatedTicks;
         }
 
-        var conflatedTicks = 0;
-        foreach (var slot in TakeDirty())
+        foreach (var slot in slots)
         {
-            if (slot.Take() is not { } quote || slot.Removed || quote.Version <= slot.SeenVersion)
+            if (slot.Unseen is not { } quote)
             {
                 continue;
             }
@@ -292,23 +270,15 @@ internal sealed class SessionSubscriptions(
         return conflatedTicks;
     }
 
-    private void AbsorbDirtyLocked()
-    {
-        foreach (var slot in TakeDirty())
-        {
-            if (slot.Take() is { } quote && !slot.Removed && quote.Version > slot.SeenVersion)
-            {
-                CarryLocked(slot, quote, Conflated(slot, quote));
-            }
-        }
-    }
+    /// <summary>Whether the queue holds anything (queue policies). Under <see cref="Gate"/>.</summary>
+    public bool QueueHasItems => queue is { Count: > 0 };
 
     /// <summary>
-    /// Ticks merged into a slot's pending quote and neither sent nor dropped: every tick up to its version that
-    /// the client has not been told of. A pending quote is its symbol's newest (a policy change to conflate makes
-    /// sure of it), so every drop not yet told is older and is told beside it, not counted here.
+    /// Ticks merged into a symbol's newest quote and neither sent nor dropped: every tick up to its version that
+    /// the client has not been told of. Every drop not yet told is older than the newest quote (a policy change
+    /// to conflate makes sure of it) and is told beside it, not counted here.
     /// </summary>
-    private static int Conflated(SubscriptionSlot slot, Quote pending) => (int)(pending.Version - slot.Accounted - 1) - slot.Dropped;
+    private static int Conflated(SubscriptionSlot slot, Quote newest) => (int)(newest.Version - slot.Accounted - 1) - slot.Dropped;
 
     private void CarryLocked(SubscriptionSlot slot, Quote quote, int conflated)
     {
@@ -321,23 +291,7 @@ internal sealed class SessionSubscriptions(
         {
             stats.QuoteDropped(Policy);
         }
-    }
 
-    /// <summary>Takes the whole dirty list, in the order the slots turned dirty.</summary>
-    private List<SubscriptionSlot> TakeDirty()
-    {
-        dirtyScratch.Clear();
-        var node = Interlocked.Exchange(ref dirtyHead, null);
-        while (node is not null)
-        {
-            // Unlink before the slot's quote is taken: once taken, the writer may push the slot again.
-            var next = node.NextDirty;
-            node.NextDirty = null;
-            dirtyScratch.Add(node);
-            node = next;
-        }
-
-        dirtyScratch.Reverse();
-        return dirtyScratch;
+        slot.QueuedVersion = Math.Max(slot.QueuedVersion, quote.Version);
     }
 }

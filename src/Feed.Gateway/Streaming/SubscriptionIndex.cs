@@ -4,120 +4,147 @@ using MarketStream.Contracts;
 namespace MarketStream.Gateway.Streaming;
 
 /// <summary>
-/// The fan-out (DESIGN.md decisions 5 and 10): per symbol, the array of subscription slots. The market-state
-/// writer calls <see cref="Publish"/> with each new quote, which offers it to every slot of its symbol: one
-/// dictionary lookup per tick, then one slot offer per subscriber. Nothing here awaits a socket, so one slow
+/// The fan-out (DESIGN.md decisions 5 and 10): per symbol, its newest quote and its subscription slots. The
+/// market-state writer calls <see cref="Publish"/> with each new quote: one dictionary lookup per tick, the
+/// quote stored as the symbol's newest, then one read of each subscriber's mode. A session that polls (a
+/// throttled <c>conflate</c> session between frames: the common case) costs the tick nothing more; its sender
+/// reads the newest quote when its frame is due. A parked session (nothing to send when it last looked) is
+/// woken; a session under a queue policy gets the quote queued. Nothing here awaits a socket, so one slow
 /// client costs the others nothing.
 /// </summary>
 public sealed class SubscriptionIndex
 {
-    private readonly ConcurrentDictionary<string, Subscribers> bySymbol = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SymbolFeed> bySymbol = new(StringComparer.Ordinal);
+    private readonly Func<string, SymbolFeed> create = static s => new SymbolFeed(s);
     private long subscriptionCount;
 
     /// <summary>Subscriptions over all sessions.</summary>
     public long SubscriptionCount => Interlocked.Read(ref subscriptionCount);
 
-    /// <summary>Offers a new quote to every slot of its symbol. Called by the single market-state writer.</summary>
+    /// <summary>Makes a new quote its symbol's newest and tells the subscribers that need telling. Called by the single market-state writer.</summary>
     public void Publish(Quote quote)
     {
         ArgumentNullException.ThrowIfNull(quote);
-        if (bySymbol.TryGetValue(quote.Symbol, out var subscribers))
+        var feed = bySymbol.GetOrAdd(quote.Symbol, create);
+        feed.Latest = quote;
+
+        // Pairs with a sender that parks: it announces the park, then looks at the newest quotes again. With a
+        // full fence on both sides, either it sees this quote or this loop sees it parked.
+        Interlocked.MemoryBarrier();
+        var (items, count) = feed.Subscribers.Current;
+        for (var i = 0; i < count && i < items.Length; i++)
         {
-            var view = subscribers.Current;
-            var items = view.Items;
-            for (var i = 0; i < view.Count && i < items.Length; i++)
+            // A copy of the entry, which a concurrent remove may have half cleared: each part is checked.
+            var subscriber = items[i];
+            if (subscriber.Owner is not { } owner)
             {
-                items[i]?.Offer(quote);
+                continue;
+            }
+
+            switch (owner.Mode)
+            {
+                case SessionSubscriptions.Parked:
+                    owner.Unpark();
+                    break;
+                case SessionSubscriptions.Queued:
+                    subscriber.Slot?.Offer(quote);
+                    break;
             }
         }
     }
 
+    /// <summary>The feed of a symbol, created on first use.</summary>
+    internal SymbolFeed Feed(string symbol) => bySymbol.GetOrAdd(symbol, create);
+
     internal void Add(SubscriptionSlot slot)
     {
-        bySymbol.GetOrAdd(slot.Symbol, static _ => new Subscribers()).Add(slot);
+        slot.Feed.Subscribers.Add(slot);
         Interlocked.Increment(ref subscriptionCount);
     }
 
     internal void Remove(SubscriptionSlot slot)
     {
-        if (bySymbol.TryGetValue(slot.Symbol, out var subscribers) && subscribers.Remove(slot))
+        if (slot.Feed.Subscribers.Remove(slot))
         {
             Interlocked.Decrement(ref subscriptionCount);
         }
 
-        // An empty entry stays: symbols are few and reused, and removing it would race with a new Add.
+        // An empty feed stays: symbols are few and reused, and it holds the symbol's newest quote.
     }
+}
 
-    /// <summary>
-    /// One symbol's slots in an array published with its count as one immutable view: the writer reads the view
-    /// without a lock and walks contiguous references. An add writes past the count and then publishes; a remove
-    /// clears its entry in place (a writer walking the view skips it). Entries never move within a published
-    /// array, so no concurrent walk misses a slot; when the array is full, or half of it is cleared, a compacted
-    /// copy is published instead. So 20,000 subscribers to one symbol cost amortised O(1) copying per subscribe,
-    /// not a copy of the whole array each.
-    /// </summary>
-    private sealed class Subscribers
+/// <summary>One subscriber as the writer walks them: the session (for its mode) beside the slot, so a tick reads one object per subscriber.</summary>
+internal readonly record struct Subscriber(SessionSubscriptions? Owner, SubscriptionSlot? Slot);
+
+/// <summary>
+/// One symbol's subscribers in an array published with its count as one immutable view: the writer reads the
+/// view without a lock and walks contiguous entries. An add writes past the count and then publishes; a remove
+/// clears its entry in place (a writer walking the view skips it). Entries never move within a published array,
+/// so no concurrent walk misses one; when the array is full, or half of it is cleared, a compacted copy is
+/// published instead. So 20,000 subscribers to one symbol cost amortised O(1) copying per subscribe.
+/// </summary>
+internal sealed class SubscriberList
+{
+    private readonly Lock gate = new();
+    private View view = new([], 0);
+    private int live;
+
+    public View Current => Volatile.Read(ref view);
+
+    public void Add(SubscriptionSlot slot)
     {
-        private readonly Lock gate = new();
-        private View view = new([], 0);
-        private int live;
-
-        public View Current => Volatile.Read(ref view);
-
-        public void Add(SubscriptionSlot slot)
+        lock (gate)
         {
-            lock (gate)
+            var (items, count) = view;
+            if (count == items.Length)
             {
-                var (items, count) = view;
-                if (count == items.Length)
-                {
-                    (items, count) = Compact(items, count, Math.Max(4, (live + 1) * 2));
-                }
-
-                items[count] = slot;
-                live++;
-                Volatile.Write(ref view, new View(items, count + 1));
-            }
-        }
-
-        public bool Remove(SubscriptionSlot slot)
-        {
-            lock (gate)
-            {
-                var (items, count) = view;
-                var i = Array.IndexOf(items, slot, 0, count);
-                if (i < 0)
-                {
-                    return false;
-                }
-
-                Volatile.Write(ref items[i], null);
-                live--;
-                if (count > 8 && live < count / 2)
-                {
-                    var (compacted, n) = Compact(items, count, Math.Max(4, live * 2));
-                    Volatile.Write(ref view, new View(compacted, n));
-                }
-
-                return true;
-            }
-        }
-
-        private static (SubscriptionSlot?[] Items, int Count) Compact(SubscriptionSlot?[] items, int count, int capacity)
-        {
-            var next = new SubscriptionSlot?[capacity];
-            var n = 0;
-            for (var i = 0; i < count; i++)
-            {
-                if (items[i] is { } s)
-                {
-                    next[n++] = s;
-                }
+                (items, count) = Compact(items, count, Math.Max(4, (live + 1) * 2));
             }
 
-            return (next, n);
+            items[count] = new Subscriber(slot.Owner, slot);
+            live++;
+            Volatile.Write(ref view, new View(items, count + 1));
         }
     }
 
-    private sealed record View(SubscriptionSlot?[] Items, int Count);
+    public bool Remove(SubscriptionSlot slot)
+    {
+        lock (gate)
+        {
+            var (items, count) = view;
+            var i = Array.FindIndex(items, 0, count, s => s.Slot == slot);
+            if (i < 0)
+            {
+                return false;
+            }
+
+            // A 16-byte entry is not written atomically: a concurrent walk may see one half cleared, and checks both.
+            items[i] = default;
+            live--;
+            if (count > 8 && live < count / 2)
+            {
+                var (compacted, n) = Compact(items, count, Math.Max(4, live * 2));
+                Volatile.Write(ref view, new View(compacted, n));
+            }
+
+            return true;
+        }
+    }
+
+    private static (Subscriber[] Items, int Count) Compact(Subscriber[] items, int count, int capacity)
+    {
+        var next = new Subscriber[capacity];
+        var n = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (items[i].Slot is not null)
+            {
+                next[n++] = items[i];
+            }
+        }
+
+        return (next, n);
+    }
+
+    internal sealed record View(Subscriber[] Items, int Count);
 }

@@ -3,33 +3,23 @@ using MarketStream.Contracts;
 namespace MarketStream.Gateway.Streaming;
 
 /// <summary>
-/// One session's subscription to one symbol, as the fan-out sees it (DESIGN.md decision 10). The market-state
-/// writer offers each new quote of the symbol to every slot in the symbol's array; under <c>conflate</c> the
-/// offer is one atomic exchange of the slot's pending quote, and only a slot that was clean links itself into
-/// its session's dirty list. No hashing, no lock, no metric call per subscriber.
+/// One session's subscription to one symbol. Under <c>conflate</c> the slot holds no quote at all: the sender
+/// reads the symbol's newest quote from the shared <see cref="SymbolFeed"/> when a frame is due ("pull at send
+/// time"), and sends it if it is newer than what the client has. How many ticks it conflated follows from the
+/// quotes' versions (the number of ticks merged into the symbol's state), as
+/// <c>latest.Version - Accounted - 1 - Dropped</c>, so nothing is counted per tick. Under the queue policies the
+/// writer offers every quote (<see cref="Offer"/>) and the session queues it.
 /// </summary>
-/// <remarks>
-/// <para>How many ticks a quote conflated is not counted per tick: it follows from the quotes' versions (the
-/// number of ticks merged into the symbol's state), as <c>pending.Version - Accounted - 1 - Dropped</c>, when
-/// the quote is sent.</para>
-/// <para>Threads: <see cref="Offer"/> runs on the writer's thread only. <see cref="pending"/> and
-/// <see cref="NextDirty"/> are shared between the writer and whoever takes the dirty list (always under the
-/// session's lock); the other fields are guarded by the session's lock.</para>
-/// </remarks>
-internal sealed class SubscriptionSlot(SessionSubscriptions owner, string symbol)
+internal sealed class SubscriptionSlot(SessionSubscriptions owner, SymbolFeed feed)
 {
-    // The newest quote not yet taken by the sender; null when clean.
-    private Quote? pending;
-
     // Writer-owned: the highest seq offered, so a quote offered twice (a replay) or out of order is ignored.
     private long lastOfferedSeq;
 
-    public string Symbol { get; } = symbol;
+    public string Symbol => Feed.Symbol;
+
+    public SymbolFeed Feed { get; } = feed;
 
     public SessionSubscriptions Owner { get; } = owner;
-
-    /// <summary>The next slot in the owner's dirty list.</summary>
-    internal SubscriptionSlot? NextDirty;
 
     /// <summary>Version of the newest quote of this symbol the client has (snapshot or update): nothing older is sent. Under the session lock.</summary>
     internal long SeenVersion;
@@ -41,16 +31,23 @@ internal sealed class SubscriptionSlot(SessionSubscriptions owner, string symbol
     /// </summary>
     internal long Accounted;
 
+    /// <summary>Version of the newest quote of this symbol put in the session's queue. Under the session lock.</summary>
+    internal long QueuedVersion;
+
     /// <summary>Ticks of this symbol discarded by a drop policy and not yet told with a later quote. Under the session lock.</summary>
     internal int Dropped;
 
-    /// <summary>Scratch for a policy change: the slot had quotes in the queue being given up. Under the session lock.</summary>
-    internal bool Requeued;
-
-    /// <summary>Set on unsubscribe (under the session lock): anything still pending is discarded, not sent.</summary>
+    /// <summary>Set on unsubscribe (under the session lock): anything still queued is discarded, not sent.</summary>
     internal volatile bool Removed;
 
-    /// <summary>A new quote of the symbol, on the market-state writer's thread.</summary>
+    /// <summary>
+    /// The symbol's newest quote, if the client has not been told of it: newer than every tick accounted for (a
+    /// quote dropped under drop-newest and told as dropped stays told; the next tick brings the state). Under the
+    /// session lock.
+    /// </summary>
+    internal Quote? Unseen => Feed.Latest is { } latest && latest.Version > Accounted ? latest : null;
+
+    /// <summary>A new quote of the symbol for a session under a queue policy, on the market-state writer's thread.</summary>
     public void Offer(Quote quote)
     {
         if (quote.Seq <= lastOfferedSeq)
@@ -59,30 +56,23 @@ internal sealed class SubscriptionSlot(SessionSubscriptions owner, string symbol
         }
 
         lastOfferedSeq = quote.Seq;
-        if (Owner.IsQueued)
-        {
-            Owner.Enqueue(this, quote);
-            return;
-        }
+        Owner.Enqueue(this, quote);
+    }
+}
 
-        if (Interlocked.Exchange(ref pending, quote) is null)
-        {
-            Owner.MarkDirty(this);
-        }
+/// <summary>One symbol as the fan-out sees it: its newest quote, and the slots subscribed to it.</summary>
+internal sealed class SymbolFeed(string symbol)
+{
+    private Quote? latest;
 
-        // A policy change to a queue may have happened since IsQueued was read; then this quote is moved into
-        // the queue now, behind what the change moved there, so order per symbol holds.
-        if (Owner.IsQueued)
-        {
-            Owner.AbsorbDirty();
-        }
+    public string Symbol { get; } = symbol;
+
+    /// <summary>The symbol's newest quote (written by the market-state writer only).</summary>
+    public Quote? Latest
+    {
+        get => Volatile.Read(ref latest);
+        set => Volatile.Write(ref latest, value);
     }
 
-    /// <summary>Makes <paramref name="quote"/> this slot's pending quote (a policy change back to conflate). Under the session lock.</summary>
-    internal bool Put(Quote quote) => Interlocked.Exchange(ref pending, quote) is null;
-
-    /// <summary>Takes the pending quote; only whoever holds the dirty list calls this, under the session lock.</summary>
-    internal Quote? Take() => Interlocked.Exchange(ref pending, null);
-
-    internal bool HasPending => Volatile.Read(ref pending) is not null;
+    public SubscriberList Subscribers { get; } = new();
 }

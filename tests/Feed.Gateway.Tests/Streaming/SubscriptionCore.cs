@@ -65,7 +65,7 @@ internal sealed class SubscriptionCore : IDisposable
     {
         lock (Subscriptions.Gate)
         {
-            Subscriptions.ChangePolicy(policy, State);
+            Subscriptions.ChangePolicy(policy);
         }
     }
 

@@ -26,23 +26,28 @@ public class SubscriptionSlotTests
     }
 
     [Fact]
-    public void Only_a_clean_slot_turning_dirty_wakes_the_sender()
+    public void A_polling_session_costs_a_tick_nothing_and_a_parked_one_is_woken_once()
     {
         using var core = new SubscriptionCore();
         core.Subscribe("AAPL");
         core.Subscribe("MSFT");
         core.Tick("AAPL", 1m);
-        core.Tick("AAPL", 2m);
-        core.Tick("MSFT", 3m);
-        Assert.Equal(1, core.Wakes);
+        core.Tick("MSFT", 2m);
+        Assert.Equal(0, core.Wakes);
+        Assert.Equal(2, core.Pending);
 
         core.Take();
+        Assert.True(core.Subscriptions.Park());
+        core.Tick("MSFT", 3m);
+        Assert.Equal(1, core.Wakes);
+        Assert.Equal(SessionSubscriptions.Polling, core.Subscriptions.Mode);
         core.Tick("MSFT", 4m);
-        Assert.Equal(2, core.Wakes);
+        core.Tick("AAPL", 5m);
+        Assert.Equal(1, core.Wakes);
     }
 
     [Fact]
-    public void Dirty_slots_are_taken_in_the_order_they_turned_dirty_each_once()
+    public void Pending_quotes_are_taken_once_each_in_subscription_order()
     {
         using var core = new SubscriptionCore();
         string[] symbols = ["C", "A", "D", "B"];
@@ -51,7 +56,7 @@ public class SubscriptionSlotTests
             core.Subscribe(s);
         }
 
-        foreach (var s in symbols.Concat(symbols).Concat(symbols))
+        foreach (var s in symbols.Reverse().Concat(symbols).Concat(symbols))
         {
             core.Tick(s, 1m);
         }
