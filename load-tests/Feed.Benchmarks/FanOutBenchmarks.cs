@@ -27,6 +27,7 @@ public class FanOutBenchmarks
     private SubscriptionIndex index = null!;
     private ServiceProvider services = null!;
     private MeterListener listener = null!;
+    private SendScheduler scheduler = null!;
     private Quote quote = null!;
     private long seq;
     private long measured;
@@ -55,19 +56,20 @@ public class FanOutBenchmarks
         var state = new MarketState();
         var options = new GatewayOptions { MaxRequestsPerSecond = 10_000 };
         var stats = new GatewayStats(services.GetRequiredService<IMeterFactory>(), index);
+        scheduler = new SendScheduler(TimeProvider.System, 1);
 
         // Session is internal to the gateway: built by reflection, once, outside the measured code. Its transport
         // is never touched, since its sender loop never runs here.
         var sessionType = typeof(SubscriptionIndex).Assembly.GetType("MarketStream.Gateway.Streaming.Session", throwOnError: true)!;
-        // The constructor's first nine parameters are what the WebSocket endpoint passes; later ones are optional
+        // The constructor's first ten parameters are what the WebSocket endpoint passes; later ones are optional
         // (entitlements, token expiry) and take their defaults: no auth, as in the load runs.
         var constructor = sessionType.GetConstructors(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
-            .Single(c => c.GetParameters().Length >= 9 && c.GetParameters().Skip(9).All(p => p.IsOptional));
-        var optional = constructor.GetParameters().Skip(9).Select(p => p.DefaultValue).ToArray();
+            .Single(c => c.GetParameters().Length >= 10 && c.GetParameters().Skip(10).All(p => p.IsOptional));
+        var optional = constructor.GetParameters().Skip(10).Select(p => p.DefaultValue).ToArray();
         var subscribe = Encoding.UTF8.GetBytes("""{"op":"subscribe","id":1,"symbols":["AAPL"]}""");
         for (var i = 0; i < Sessions; i++)
         {
-            var session = constructor.Invoke([null, state, index, options, stats, TimeProvider.System, NullLogger.Instance, 100, DeliveryPolicy.Conflate, .. optional]);
+            var session = constructor.Invoke([null, state, index, options, stats, TimeProvider.System, NullLogger.Instance, 100, DeliveryPolicy.Conflate, scheduler, .. optional]);
             var handle = sessionType.GetMethod("HandleFrame", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)!
                 .CreateDelegate<FrameHandler>(session);
             handle(subscribe);
@@ -91,6 +93,7 @@ public class FanOutBenchmarks
         }
 
         listener.Dispose();
+        scheduler.Dispose();
         services.Dispose();
     }
 

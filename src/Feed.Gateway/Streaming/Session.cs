@@ -32,6 +32,7 @@ internal sealed class Session : IDisposable
         ILogger logger,
         int throttleMs,
         DeliveryPolicy policy,
+        SendScheduler scheduler,
         Entitlements? entitlements = null,
         DateTimeOffset? expiresAt = null)
     {
@@ -40,7 +41,7 @@ internal sealed class Session : IDisposable
         subscriptions = new SessionSubscriptions(index, stats, options.QueueCapacity, policy,
             wake: () => s!.OnDirty(),
             overflow: () => s!.BeginCloseLocked(CloseCodes.SlowConsumer, "slow consumer: queue full under policy disconnect"));
-        sender = s = new SessionSender(Id, transport, subscriptions, options, stats, time, logger, throttleMs);
+        sender = s = new SessionSender(Id, transport, subscriptions, options, stats, time, logger, throttleMs, scheduler.Assign());
         requests = new SessionRequests(Id, subscriptions, sender, state, options, entitlements ?? Entitlements.All, time, logger);
 
         // hello is the first message on every connection.

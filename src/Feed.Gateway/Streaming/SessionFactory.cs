@@ -12,10 +12,11 @@ internal sealed class SessionFactory(
     GatewayStats stats,
     IOptions<GatewayOptions> options,
     TimeProvider time,
+    SendScheduler scheduler,
     ILoggerFactory loggerFactory)
 {
     private readonly ILogger logger = loggerFactory.CreateLogger<Session>();
 
     public Session Create(ISessionTransport transport, int throttleMs, DeliveryPolicy policy, ConnectionIdentity identity) =>
-        new(transport, state, index, options.Value, stats, time, logger, throttleMs, policy, identity.Entitlements, identity.ExpiresAt);
+        new(transport, state, index, options.Value, stats, time, logger, throttleMs, policy, scheduler, identity.Entitlements, identity.ExpiresAt);
 }

@@ -19,8 +19,8 @@ internal sealed partial class SessionSender : IDisposable
     private readonly TimeProvider time;
     private readonly ILogger logger;
     private readonly string sessionId;
-    private readonly AsyncSignal signal = new();
-    private readonly ITimer wakeTimer;
+    private readonly ISendLane lane;
+    private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource aborted = new();
 
     // Guarded by the session's gate.
@@ -30,14 +30,35 @@ internal sealed partial class SessionSender : IDisposable
     private string closeReason = string.Empty;
     private ITimer? abortTimer;
 
-    // 1 while the loop sleeps for want of data: it is woken only then (a sender waiting on its throttle wakes on
-    // its timer), so a busy session costs no wake-up per tick.
+    // 1 while the sender sleeps for want of data: it is woken only then (a sender waiting on its throttle wakes at
+    // its deadline), so a busy session costs no wake-up per tick.
     private int idle;
 
-    // Owned by the loop.
+    // Where the sender is: waiting (for a deadline or a wake-up), queued on its lane, running a step there,
+    // awaiting a send that could not complete at once, or done. Only a waiting sender is queued by a wake-up.
+    private const int Waiting = 0;
+    private const int Queued = 1;
+    private const int Running = 2;
+    private const int Sending = 3;
+    private const int Done = 4;
+    private int state = Queued;
+    private int wakeRequested;
+
+    // The deadline entry on the lane that is still live (owned by the step, read by the lane thread).
+    private long generation;
+    private long scheduledDue = long.MaxValue;
+    private bool liveEntry;
+
+    // Owned by the step.
     private readonly List<OutgoingQuote> batch = [];
     private readonly PooledFrameBuffer frameBuffer = new();
     private long lastSentAt;
+    private long sendStarted;
+    private string sendType = string.Empty;
+    private int sendBytes;
+    private int sendQuotes;
+    private int sendConflated;
+    private long sendOldestTs;
     private long lastUpdatesAt;
     private bool anyUpdatesSent;
 
@@ -49,8 +70,10 @@ internal sealed partial class SessionSender : IDisposable
         GatewayStats stats,
         TimeProvider time,
         ILogger logger,
-        int throttleMs)
+        int throttleMs,
+        ISendLane lane)
     {
+        this.lane = lane;
         this.sessionId = sessionId;
         this.transport = transport;
         this.subscriptions = subscriptions;
@@ -59,7 +82,6 @@ internal sealed partial class SessionSender : IDisposable
         this.time = time;
         this.logger = logger;
         ThrottleMs = throttleMs;
-        wakeTimer = time.CreateTimer(static s => ((AsyncSignal)s!).Set(), signal, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         lastSentAt = time.GetTimestamp();
     }
 
@@ -78,12 +100,19 @@ internal sealed partial class SessionSender : IDisposable
     {
         if (Interlocked.Exchange(ref idle, 0) == 1)
         {
-            signal.Set();
+            Wake();
         }
     }
 
-    /// <summary>Wakes the loop (a reply was queued, the settings changed).</summary>
-    public void Wake() => signal.Set();
+    /// <summary>Wakes the sender (a reply was queued, the settings changed): it runs a step on its lane soon.</summary>
+    public void Wake()
+    {
+        Interlocked.Exchange(ref wakeRequested, 1);
+        if (Interlocked.CompareExchange(ref state, Queued, Waiting) == Waiting)
+        {
+            lane.Ready(this);
+        }
+    }
 
     /// <summary>Queues a reply, built from the state at the time of the request. Under the session's gate.</summary>
     public void EnqueueLocked(string type, Action<Utf8JsonWriter> write)
@@ -121,38 +150,211 @@ internal sealed partial class SessionSender : IDisposable
 
         // The last send and the close handshake get a bounded time; a client that reads nothing is cut off.
         abortTimer = time.CreateTimer(static s => ((SessionSender)s!).Abort(), this, TimeSpan.FromMilliseconds(options.CloseTimeoutMs), Timeout.InfiniteTimeSpan);
-        signal.Set();
+        Wake();
     }
 
-    /// <summary>Runs the loop, then closes the transport. Completes once the connection is closed; never throws.</summary>
-    public async Task RunAsync()
+    /// <summary>Starts the sender. The task completes once the connection is closed (orderly or not); it never faults.</summary>
+    public Task RunAsync()
+    {
+        lane.Ready(this);
+        return completion.Task;
+    }
+
+    /// <summary>A deadline entry of this sender came due on its lane: run a step if the entry is still live and the sender waits.</summary>
+    internal bool IsDue(long entryGeneration)
+    {
+        if (entryGeneration != Volatile.Read(ref generation))
+        {
+            return false;
+        }
+
+        Volatile.Write(ref liveEntry, false);
+        return Interlocked.CompareExchange(ref state, Queued, Waiting) == Waiting;
+    }
+
+    /// <summary>
+    /// One turn on the lane's thread: sends what is owed, one message after another while sends complete at once
+    /// (a few at most, so one session cannot hold the lane), then waits for its next deadline or a wake-up.
+    /// </summary>
+    internal void RunStep()
+    {
+        Volatile.Write(ref state, Running);
+        for (var turn = 0; turn < 8; turn++)
+        {
+            Interlocked.Exchange(ref wakeRequested, 0);
+            var next = Decide(out var reply, out var conflatedTicks, out var due);
+            ValueTask send;
+            try
+            {
+                switch (next)
+                {
+                    case Step.Finish:
+                        Volatile.Write(ref state, Done);
+                        _ = FinishAsync();
+                        return;
+                    case Step.Wait:
+                        Sleep(due);
+                        return;
+                    case Step.Reply:
+                        sendQuotes = -1;
+                        send = StartSend(reply!.Value.Bytes, reply.Value.Type);
+                        break;
+                    default:
+                        sendQuotes = BuildUpdates(out sendOldestTs);
+                        sendConflated = conflatedTicks;
+                        send = StartSend(frameBuffer.WrittenMemory, "updates");
+                        break;
+                }
+
+                if (!send.IsCompletedSuccessfully)
+                {
+                    // A client that does not keep up (or a failed send): the turn ends here and goes on when the
+                    // send completes, off the lane; while it is in flight, new quotes wait in the pending state.
+                    Volatile.Write(ref state, Sending);
+                    _ = AwaitSendAsync(send);
+                    return;
+                }
+
+                EndSend();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Fault(ex);
+                return;
+            }
+        }
+
+        // Still more to send: yield the lane to the others and come back.
+        Volatile.Write(ref state, Queued);
+        lane.Ready(this);
+    }
+
+    private async Task AwaitSendAsync(ValueTask send)
     {
         try
         {
-            await SendLoopAsync().ConfigureAwait(false);
+            await send.ConfigureAwait(false);
+            EndSend();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // The transport failed or was aborted: the client is gone, without a close handshake. Anything else
-            // is a fault of this connection alone; it ends it and nothing more.
-            var expected = ex is OperationCanceledException or System.Net.WebSockets.WebSocketException or IOException or ObjectDisposedException or InvalidOperationException;
-            lock (Gate)
-            {
-                BeginCloseLocked(expected ? CloseCodes.Abnormal : CloseCodes.InternalError, expected ? "connection lost" : "server error");
-            }
-
-            if (expected)
-            {
-                LogSendFailed(logger, sessionId, ex.Message);
-            }
-            else
-            {
-                LogSendFault(logger, ex, sessionId);
-            }
-
-            transport.Abort();
+            Fault(ex);
+            return;
         }
 
+        Volatile.Write(ref state, Queued);
+        lane.Ready(this);
+    }
+
+    private enum Step
+    {
+        Reply,
+        Updates,
+        Wait,
+        Finish,
+    }
+
+    private Step Decide(out Reply? reply, out int conflatedTicks, out long due)
+    {
+        reply = null;
+        conflatedTicks = -1;
+        due = 0;
+        lock (Gate)
+        {
+            // Replies already owed (an error explaining the close, say) still go out first.
+            if (closing && replies.Count == 0)
+            {
+                return Step.Finish;
+            }
+
+            var now = time.GetTimestamp();
+            var untilHeartbeat = TimeSpan.FromMilliseconds(options.HeartbeatMs) - time.GetElapsedTime(lastSentAt, now);
+            var untilThrottle = anyUpdatesSent
+                ? TimeSpan.FromMilliseconds(ThrottleMs) - time.GetElapsedTime(lastUpdatesAt, now)
+                : TimeSpan.Zero;
+
+            if (replies.Count > 0)
+            {
+                reply = replies.Dequeue();
+                return Step.Reply;
+            }
+
+            if (closing)
+            {
+                return Step.Finish;
+            }
+
+            if (untilThrottle <= TimeSpan.Zero && (conflatedTicks = TakeOrPark()) >= 0)
+            {
+                return Step.Updates;
+            }
+
+            if (untilHeartbeat <= TimeSpan.Zero)
+            {
+                reply = Reply.Build("heartbeat", w => ServerMessages.Heartbeat(w, Now()));
+                return Step.Reply;
+            }
+
+            // Within the throttle: wait until it expires, then look (quotes are read when the frame is due, not
+            // handed over per tick). Parked: wait until a tick wakes the sender, or the heartbeat is due.
+            var wait = untilThrottle > TimeSpan.Zero && untilThrottle < untilHeartbeat ? untilThrottle : untilHeartbeat;
+            due = now + (long)(wait.TotalSeconds * time.TimestampFrequency);
+            return Step.Wait;
+        }
+    }
+
+    /// <summary>Waits for <paramref name="due"/> or a wake-up, whichever comes first.</summary>
+    private void Sleep(long due)
+    {
+        // One live deadline entry at a time: an earlier deadline replaces it; a later one waits for the live one
+        // to come due, which just runs a step that finds it early and sleeps again.
+        if (!Volatile.Read(ref liveEntry) || due < scheduledDue)
+        {
+            var gen = Interlocked.Increment(ref generation);
+            scheduledDue = due;
+            Volatile.Write(ref liveEntry, true);
+            lane.Schedule(this, gen, due);
+        }
+
+        // A wake-up that came while this step ran (it could not queue a running sender) is honoured now.
+        Interlocked.Exchange(ref state, Waiting);
+        if (Volatile.Read(ref wakeRequested) == 1 && Interlocked.CompareExchange(ref state, Queued, Waiting) == Waiting)
+        {
+            lane.Ready(this);
+        }
+    }
+
+    /// <summary>The transport failed, or something unexpected was thrown: this connection ends, nothing else does.</summary>
+    private void Fault(Exception ex)
+    {
+        frameBuffer.Release();
+        batch.Clear();
+
+        // The transport failed or was aborted: the client is gone, without a close handshake. Anything else is a
+        // fault of this connection alone.
+        var expected = ex is OperationCanceledException or System.Net.WebSockets.WebSocketException or IOException or ObjectDisposedException or InvalidOperationException;
+        lock (Gate)
+        {
+            BeginCloseLocked(expected ? CloseCodes.Abnormal : CloseCodes.InternalError, expected ? "connection lost" : "server error");
+        }
+
+        if (expected)
+        {
+            LogSendFailed(logger, sessionId, ex.Message);
+        }
+        else
+        {
+            LogSendFault(logger, ex, sessionId);
+        }
+
+        transport.Abort();
+        Volatile.Write(ref state, Done);
+        _ = FinishAsync();
+    }
+
+    /// <summary>Leaves the subscriptions and closes the transport with the session's code; completes <see cref="RunAsync"/>.</summary>
+    private async Task FinishAsync()
+    {
         int code;
         string reason;
         lock (Gate)
@@ -172,72 +374,7 @@ internal sealed partial class SessionSender : IDisposable
         }
 
         LogClosed(logger, sessionId, code, reason);
-    }
-
-    private async Task SendLoopAsync()
-    {
-        while (true)
-        {
-            Reply? reply = null;
-            var conflatedTicks = -1;
-            TimeSpan wait;
-            lock (Gate)
-            {
-                // Replies already owed (an error explaining the close, say) still go out first.
-                if (closing && replies.Count == 0)
-                {
-                    return;
-                }
-
-                var now = time.GetTimestamp();
-                var untilHeartbeat = TimeSpan.FromMilliseconds(options.HeartbeatMs) - time.GetElapsedTime(lastSentAt, now);
-                var untilThrottle = anyUpdatesSent
-                    ? TimeSpan.FromMilliseconds(ThrottleMs) - time.GetElapsedTime(lastUpdatesAt, now)
-                    : TimeSpan.Zero;
-
-                if (replies.Count > 0)
-                {
-                    reply = replies.Dequeue();
-                    wait = TimeSpan.Zero;
-                }
-                else if (closing)
-                {
-                    return;
-                }
-                else if (untilThrottle <= TimeSpan.Zero && (conflatedTicks = TakeOrPark()) >= 0)
-                {
-                    wait = TimeSpan.Zero;
-                }
-                else if (untilHeartbeat <= TimeSpan.Zero)
-                {
-                    reply = Reply.Build("heartbeat", w => ServerMessages.Heartbeat(w, Now()));
-                    wait = TimeSpan.Zero;
-                }
-                else
-                {
-                    // Within the throttle: sleep until it expires, then look (quotes are read when the frame is
-                    // due, not handed over per tick). Parked: sleep until a tick wakes the loop, or the heartbeat.
-                    wait = untilThrottle > TimeSpan.Zero && untilThrottle < untilHeartbeat ? untilThrottle : untilHeartbeat;
-                }
-            }
-
-            if (reply is not null)
-            {
-                await SendAsync(reply.Value.Bytes, reply.Value.Type).ConfigureAwait(false);
-            }
-            else if (conflatedTicks >= 0)
-            {
-                if (batch.Count > 0)
-                {
-                    await SendUpdatesAsync(conflatedTicks).ConfigureAwait(false);
-                }
-            }
-            else if (wait > TimeSpan.Zero)
-            {
-                wakeTimer.Change(wait, Timeout.InfiniteTimeSpan);
-                await signal.WaitAsync().ConfigureAwait(false);
-            }
-        }
+        completion.TrySetResult();
     }
 
     /// <summary>
@@ -271,12 +408,12 @@ internal sealed partial class SessionSender : IDisposable
         return -1;
     }
 
-    /// <summary>One <c>updates</c> frame: each quote's shared body spliced in, with this client's own counts.</summary>
-    private async Task SendUpdatesAsync(int conflatedTicks)
+    /// <summary>Writes one <c>updates</c> frame: each quote's shared body spliced in, with this client's own counts.</summary>
+    private int BuildUpdates(out long oldestTs)
     {
         lastUpdatesAt = time.GetTimestamp();
         anyUpdatesSent = true;
-        var oldestTs = long.MaxValue;
+        oldestTs = long.MaxValue;
         frameBuffer.Write("{\"type\":\"updates\",\"quotes\":["u8);
         for (var i = 0; i < batch.Count; i++)
         {
@@ -293,24 +430,27 @@ internal sealed partial class SessionSender : IDisposable
         frameBuffer.Write("]}"u8);
         var count = batch.Count;
         batch.Clear();
-        try
-        {
-            await SendAsync(frameBuffer.WrittenMemory, "updates").ConfigureAwait(false);
-        }
-        finally
-        {
-            frameBuffer.Release();
-        }
-
-        stats.UpdatesSent(count, conflatedTicks, oldestTs, Now());
+        return count;
     }
 
-    private async Task SendAsync(ReadOnlyMemory<byte> message, string type)
+    private ValueTask StartSend(ReadOnlyMemory<byte> message, string type)
     {
-        var started = time.GetTimestamp();
-        await transport.SendAsync(message, type, aborted.Token).ConfigureAwait(false);
+        sendStarted = time.GetTimestamp();
+        sendType = type;
+        sendBytes = message.Length;
+        return transport.SendAsync(message, type, aborted.Token);
+    }
+
+    /// <summary>The message in flight has been handed over: counts it (and, for updates, its quotes) and frees its buffer.</summary>
+    private void EndSend()
+    {
         lastSentAt = time.GetTimestamp();
-        stats.FrameSent(type, message.Length, time.GetElapsedTime(started, lastSentAt));
+        stats.FrameSent(sendType, sendBytes, time.GetElapsedTime(sendStarted, lastSentAt));
+        if (sendQuotes >= 0)
+        {
+            frameBuffer.Release();
+            stats.UpdatesSent(sendQuotes, sendConflated, sendOldestTs, Now());
+        }
     }
 
     private void Abort()
@@ -331,7 +471,6 @@ internal sealed partial class SessionSender : IDisposable
 
     public void Dispose()
     {
-        wakeTimer.Dispose();
         abortTimer?.Dispose();
         aborted.Dispose();
         frameBuffer.Release();

@@ -46,6 +46,7 @@ public static class StreamingExtensions
         services.AddSingleton<GatewayStats>();
         services.AddSingleton<SessionRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionRegistry>());
+        services.AddSingleton(sp => new SendScheduler(sp.GetRequiredService<TimeProvider>(), SendScheduler.DefaultThreads));
         services.AddSingleton<SessionFactory>();
         services.AddSingleton<WebSocketEndpoint>();
         services.AddSingleton<SseEndpoint>();

@@ -30,6 +30,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         configure?.Invoke(Options);
         services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         Stats = new GatewayStats(services.GetRequiredService<IMeterFactory>(), Index);
+        Scheduler = new SendScheduler(Clock, 1);
     }
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 3, 2, 14, 30, 0, TimeSpan.Zero));
@@ -41,6 +42,9 @@ internal sealed class SessionHarness : IAsyncDisposable
     public SubscriptionIndex Index { get; } = new();
 
     public GatewayStats Stats { get; }
+
+    /// <summary>The senders' thread, on the fake clock.</summary>
+    public SendScheduler Scheduler { get; private set; } = null!;
 
     /// <summary>Fake time since the harness started.</summary>
     public TimeSpan Elapsed => Clock.GetUtcNow() - Clock.Start;
@@ -57,7 +61,7 @@ internal sealed class SessionHarness : IAsyncDisposable
     public TestConnection Connect(int throttleMs = 100, DeliveryPolicy policy = DeliveryPolicy.Conflate)
     {
         var transport = new FakeTransport(Clock);
-        var session = new Session(transport, State, Index, Options, Stats, Clock, NullLogger.Instance, throttleMs, policy);
+        var session = new Session(transport, State, Index, Options, Stats, Clock, NullLogger.Instance, throttleMs, policy, Scheduler);
         var connection = new TestConnection(this, transport, session, Task.Run(session.RunAsync));
         connections.Add(connection);
         return connection;
@@ -87,8 +91,8 @@ internal sealed class SessionHarness : IAsyncDisposable
     public void Advance(int milliseconds) => Clock.Advance(TimeSpan.FromMilliseconds(milliseconds));
 
     /// <summary>
-    /// Moves the clock forward 1 ms at a time until <paramref name="condition"/> holds, giving the sender loop
-    /// (on the thread pool) a fair chance to react at each step. Fails after <paramref name="maxMs"/> of fake time.
+    /// Moves the clock forward 1 ms at a time until <paramref name="condition"/> holds, giving the sender (on its
+    /// scheduler thread) a fair chance to react at each step. Fails after <paramref name="maxMs"/> of fake time.
     /// </summary>
     public async Task AdvanceUntilAsync(Func<bool> condition, int maxMs, string what)
     {
@@ -140,6 +144,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         }
 
         await services.DisposeAsync();
+        Scheduler.Dispose();
 
         foreach (var connection in connections)
         {

@@ -1,0 +1,177 @@
+namespace MarketStream.Gateway.Streaming;
+
+/// <summary>
+/// Runs the senders of all sessions on a few dedicated threads (DESIGN.md decision 10): each thread keeps its
+/// sessions' deadlines (throttle, heartbeat) in one heap and its woken sessions in one queue, and walks whatever
+/// is due in a batch. A frame then costs no timer of its own, no thread-pool dispatch and no task switch: the
+/// sender builds it and hands it to the transport on this thread, and only a send that cannot complete at once
+/// (a slow client) continues elsewhere and comes back through the queue.
+/// </summary>
+/// <remarks>
+/// Time comes from the injected <see cref="TimeProvider"/>: each thread sleeps on one timer of that provider
+/// (for its earliest deadline) or on new work, so tests drive the whole schedule with a fake clock.
+/// </remarks>
+public sealed class SendScheduler : IDisposable
+{
+    private readonly Lane[] lanes;
+    private int next;
+
+    public SendScheduler(TimeProvider time, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        lanes = new Lane[Math.Max(1, threads)];
+        for (var i = 0; i < lanes.Length; i++)
+        {
+            lanes[i] = new Lane(time, $"sender {i + 1}");
+        }
+    }
+
+    /// <summary>Threads for a machine: half its cores (the other half serve the sockets, the writer and the consumer), at least one.</summary>
+    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount / 2);
+
+    /// <summary>Assigns a sender to a thread, round robin; it stays there for its life.</summary>
+    internal ISendLane Assign() => lanes[(int)((uint)Interlocked.Increment(ref next) % (uint)lanes.Length)];
+
+    public void Dispose()
+    {
+        foreach (var lane in lanes)
+        {
+            lane.Dispose();
+        }
+    }
+
+    private sealed class Lane : ISendLane, IDisposable
+    {
+        private readonly TimeProvider time;
+        private readonly Thread thread;
+        private readonly Lock gate = new();
+        private readonly Queue<SessionSender> ready = new();
+        private readonly PriorityQueue<(SessionSender Sender, long Generation), long> deadlines = new();
+        private readonly SemaphoreSlim work = new(0);
+        private readonly ITimer timer;
+        private readonly List<SessionSender> batch = [];
+        private long armedFor = long.MaxValue;
+        private volatile bool stopping;
+        private int signaled;
+
+        public Lane(TimeProvider time, string name)
+        {
+            this.time = time;
+            timer = time.CreateTimer(static s => ((Lane)s!).Signal(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            thread = new Thread(Run) { IsBackground = true, Name = name };
+            thread.Start();
+        }
+
+        public TimeProvider Time => time;
+
+        public void Ready(SessionSender sender)
+        {
+            lock (gate)
+            {
+                ready.Enqueue(sender);
+            }
+
+            Signal();
+        }
+
+        public void Schedule(SessionSender sender, long generation, long dueTimestamp)
+        {
+            bool earlier;
+            lock (gate)
+            {
+                deadlines.Enqueue((sender, generation), dueTimestamp);
+                earlier = dueTimestamp < armedFor;
+            }
+
+            // Only a deadline earlier than the one the thread sleeps for needs to wake it (to re-arm its timer).
+            if (earlier)
+            {
+                Signal();
+            }
+        }
+
+        private void Signal()
+        {
+            if (Interlocked.Exchange(ref signaled, 1) == 0)
+            {
+                work.Release();
+            }
+        }
+
+        private void Run()
+        {
+            while (!stopping)
+            {
+                work.Wait();
+                Volatile.Write(ref signaled, 0);
+                if (stopping)
+                {
+                    return;
+                }
+
+                // Everything woken, and everything whose deadline has passed, in one batch.
+                var now = time.GetTimestamp();
+                long nextDue;
+                lock (gate)
+                {
+                    while (ready.TryDequeue(out var s))
+                    {
+                        batch.Add(s);
+                    }
+
+                    while (deadlines.TryPeek(out var entry, out var due) && due <= now)
+                    {
+                        deadlines.Dequeue();
+                        if (entry.Sender.IsDue(entry.Generation))
+                        {
+                            batch.Add(entry.Sender);
+                        }
+                    }
+
+                    nextDue = deadlines.TryPeek(out _, out var d) ? d : long.MaxValue;
+                    armedFor = nextDue;
+                }
+
+                foreach (var sender in batch)
+                {
+                    sender.RunStep();
+                }
+
+                batch.Clear();
+                Arm(nextDue);
+            }
+        }
+
+        private void Arm(long due)
+        {
+            if (due == long.MaxValue)
+            {
+                timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            var wait = time.GetElapsedTime(time.GetTimestamp(), due);
+            timer.Change(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+
+        public void Dispose()
+        {
+            stopping = true;
+            work.Release();
+            thread.Join(TimeSpan.FromSeconds(5));
+            timer.Dispose();
+        }
+    }
+}
+
+/// <summary>One scheduler thread, as a sender sees it.</summary>
+internal interface ISendLane
+{
+    TimeProvider Time { get; }
+
+    /// <summary>Runs the sender's next step on this thread as soon as it can.</summary>
+    void Ready(SessionSender sender);
+
+    /// <summary>Runs the sender's next step at <paramref name="dueTimestamp"/> (of <see cref="Time"/>), unless <paramref name="generation"/> is stale by then.</summary>
+    void Schedule(SessionSender sender, long generation, long dueTimestamp);
+}
