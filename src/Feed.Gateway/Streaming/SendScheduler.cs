@@ -48,7 +48,12 @@ public sealed class SendScheduler : IDisposable
         private readonly Queue<SessionSender> ready = new();
         private readonly PriorityQueue<(SessionSender Sender, long Generation), long> deadlines = new();
         private readonly SemaphoreSlim work = new(0);
-        private readonly ITimer timer;
+
+        // On the system clock the thread sleeps in its own wait with a timeout; on any other clock (a test's fake
+        // one) it sleeps until that clock's timer fires. A system timer would cost a thread-pool hop per wake-up.
+        private readonly ITimer? timer;
+        private readonly long resolution;
+        private int waitMs = Timeout.Infinite;
         private readonly List<SessionSender> batch = [];
         private long armedFor = long.MaxValue;
         private volatile bool stopping;
@@ -57,7 +62,10 @@ public sealed class SendScheduler : IDisposable
         public Lane(TimeProvider time, string name)
         {
             this.time = time;
-            timer = time.CreateTimer(static s => ((Lane)s!).Signal(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            timer = time == TimeProvider.System
+                ? null
+                : time.CreateTimer(static s => ((Lane)s!).Signal(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            resolution = Math.Max(1, time.TimestampFrequency / 1000);
             thread = new Thread(Run) { IsBackground = true, Name = name };
             thread.Start();
         }
@@ -76,6 +84,9 @@ public sealed class SendScheduler : IDisposable
 
         public void Schedule(SessionSender sender, long generation, long dueTimestamp)
         {
+            // Deadlines are rounded up to the next millisecond, so those of many sessions fall together and one
+            // wake-up serves them all; a throttle is a least interval, so later by under a millisecond is within it.
+            dueTimestamp = (dueTimestamp + resolution - 1) / resolution * resolution;
             bool earlier;
             lock (gate)
             {
@@ -102,7 +113,7 @@ public sealed class SendScheduler : IDisposable
         {
             while (!stopping)
             {
-                work.Wait();
+                work.Wait(waitMs);
                 Volatile.Write(ref signaled, 0);
                 if (stopping)
                 {
@@ -144,14 +155,20 @@ public sealed class SendScheduler : IDisposable
 
         private void Arm(long due)
         {
-            if (due == long.MaxValue)
+            var wait = due == long.MaxValue ? Timeout.InfiniteTimeSpan : time.GetElapsedTime(time.GetTimestamp(), due);
+            if (wait != Timeout.InfiniteTimeSpan && wait < TimeSpan.Zero)
             {
-                timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                return;
+                wait = TimeSpan.Zero;
             }
 
-            var wait = time.GetElapsedTime(time.GetTimestamp(), due);
-            timer.Change(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            if (timer is not null)
+            {
+                timer.Change(wait, Timeout.InfiniteTimeSpan);
+            }
+            else
+            {
+                waitMs = wait == Timeout.InfiniteTimeSpan ? Timeout.Infinite : (int)Math.Ceiling(wait.TotalMilliseconds);
+            }
         }
 
         public void Dispose()
@@ -159,7 +176,7 @@ public sealed class SendScheduler : IDisposable
             stopping = true;
             work.Release();
             thread.Join(TimeSpan.FromSeconds(5));
-            timer.Dispose();
+            timer?.Dispose();
         }
     }
 }

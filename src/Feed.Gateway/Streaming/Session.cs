@@ -111,8 +111,11 @@ internal sealed class Session : IDisposable
         }
     }
 
-    /// <summary>The sender loop. Completes once the connection is closed (orderly or not); never throws.</summary>
+    /// <summary>Starts the sender. The task completes once the connection is closed (orderly or not); it never faults.</summary>
     public Task RunAsync() => sender.RunAsync();
+
+    /// <summary>Completes once the connection is closed, like the task <see cref="RunAsync"/> returned.</summary>
+    public Task Completion => sender.Completion;
 
     public void Dispose()
     {

@@ -160,6 +160,9 @@ internal sealed partial class SessionSender : IDisposable
         return completion.Task;
     }
 
+    /// <summary>Completes once the connection is closed.</summary>
+    public Task Completion => completion.Task;
+
     /// <summary>A deadline entry of this sender came due on its lane: run a step if the entry is still live and the sender waits.</summary>
     internal bool IsDue(long entryGeneration)
     {

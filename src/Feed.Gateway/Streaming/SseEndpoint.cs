@@ -18,7 +18,7 @@ namespace MarketStream.Gateway.Streaming;
 /// </summary>
 internal sealed class SseEndpoint(
     IOptions<AuthOptions> auth,
-    SessionFactory sessions,
+    SessionHost host,
     SessionRegistry registry,
     IOptions<GatewayOptions> options)
 {
@@ -106,28 +106,20 @@ internal sealed class SseEndpoint(
         // EventSource reconnects by itself; ask it to wait a second rather than its default of a few.
         await context.Response.BodyWriter.WriteAsync("retry: 1000\n\n"u8.ToArray(), context.RequestAborted).ConfigureAwait(false);
 
-        var transport = new SseTransport(context);
-        using var session = sessions.Create(transport, throttleMs, DeliveryPolicy.Conflate, identity);
-        var run = session.RunAsync();
-        registry.Add(session, run);
-        try
+        await host.RunAsync(new SseTransport(context), throttleMs, DeliveryPolicy.Conflate, identity, async session =>
         {
             session.HandleFrame(SubscribeRequest(symbols));
+
+            // The stream ends when the client goes away or the session closes (drain, fault).
             var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using (context.RequestAborted.Register(() => aborted.TrySetResult()))
             {
-                // The stream ends when the client goes away or the session closes (drain, fault).
-                if (await Task.WhenAny(aborted.Task, run).ConfigureAwait(false) == aborted.Task)
+                if (await Task.WhenAny(aborted.Task, session.Completion).ConfigureAwait(false) == aborted.Task)
                 {
                     session.BeginClose(CloseCodes.Abnormal, "client went away");
                 }
             }
-        }
-        finally
-        {
-            await run.ConfigureAwait(false);
-            registry.Remove(session);
-        }
+        }).ConfigureAwait(false);
     }
 
     private static byte[] SubscribeRequest(string[] symbols)

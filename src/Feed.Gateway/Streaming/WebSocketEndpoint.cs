@@ -13,7 +13,7 @@ namespace MarketStream.Gateway.Streaming;
 /// </summary>
 internal sealed partial class WebSocketEndpoint(
     IOptions<AuthOptions> auth,
-    SessionFactory sessions,
+    SessionHost host,
     SessionRegistry registry,
     GatewayStats stats,
     IOptions<GatewayOptions> options,
@@ -78,18 +78,8 @@ internal sealed partial class WebSocketEndpoint(
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false);
-            using var session = sessions.Create(new WebSocketTransport(socket), throttleMs, policy, identity);
-            var run = session.RunAsync();
-            registry.Add(session, run);
-            try
-            {
-                await ReceiveAsync(socket, session, context.RequestAborted).ConfigureAwait(false);
-            }
-            finally
-            {
-                await run.ConfigureAwait(false);
-                registry.Remove(session);
-            }
+            await host.RunAsync(new WebSocketTransport(socket), throttleMs, policy, identity,
+                session => ReceiveAsync(socket, session, context.RequestAborted)).ConfigureAwait(false);
         }
         finally
         {
