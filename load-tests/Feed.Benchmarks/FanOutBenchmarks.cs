@@ -11,12 +11,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace MarketStream.Benchmarks;
 
 /// <summary>
-/// One tick fanned out to 1,000 subscribed sessions (conflate): <see cref="SubscriptionIndex.Publish"/>,
-/// the entry the market state writer calls, into real <c>Session</c>s. Their senders are not running, so this is
-/// the fan-out's own cost (one offer per subscription slot) with no socket in it; with no sender draining, each
-/// quote replaces the one the last left in the slot, as it does for a session whose throttle has not expired
-/// yet, the common case at 100 ms. A <see cref="MeterListener"/> listens to every instrument of the gateway, as
-/// the OpenTelemetry exporter does in production, so the figure includes whatever metrics cost per tick.
+/// One tick fanned out to 1,000 subscribed sessions (conflate): <see cref="SubscriptionIndex.Publish"/>, the entry
+/// the market state writer calls, into real <c>Session</c>s. Their senders are not running, so this is the fan-out's
+/// own cost with no socket in it: the quote stored as the symbol's newest, then one read of each subscriber's mode,
+/// as for sessions whose throttle has not expired yet (they read the newest quote when their frame is due), the
+/// common case at 100 ms. A <see cref="MeterListener"/> listens to every instrument of the gateway, as the
+/// OpenTelemetry exporter does in production, so the figure includes whatever metrics cost per tick.
 /// </summary>
 [MemoryDiagnoser]
 public class FanOutBenchmarks

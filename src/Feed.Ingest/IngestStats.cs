@@ -16,6 +16,7 @@ public sealed class IngestStats
     private long brokerErrors;
     private long channelFullWaits;
     private long lag;
+    private long skipped;
 
     public IngestStats(IMeterFactory meterFactory, TickChannel channel)
     {
@@ -30,6 +31,8 @@ public sealed class IngestStats
             "Errors reported by the Kafka client (broker unreachable, transport failures).");
         meter.CreateObservableCounter("marketstream.ingest.channel_full_waits", () => ChannelFullWaits, "{wait}",
             "Times the consumer waited because the ingest channel was full (backpressure into Kafka).");
+        meter.CreateObservableCounter("marketstream.ingest.ticks_skipped", () => Skipped, "{tick}",
+            "Tick records jumped over after the consumer fell further behind than the broker retains.");
         meter.CreateObservableGauge("marketstream.ingest.channel_depth", () => channel.Count, "{tick}",
             "Ticks waiting in the ingest channel.");
         meter.CreateObservableGauge("marketstream.ingest.consumer_lag", () => Lag, "{tick}",
@@ -38,9 +41,13 @@ public sealed class IngestStats
 
     public long Consumed => Interlocked.Read(ref consumed);
 
+
     public long BrokerErrors => Interlocked.Read(ref brokerErrors);
 
     public long ChannelFullWaits => Interlocked.Read(ref channelFullWaits);
+
+    /// <summary>Records jumped over when the consumer's position was no longer retained by the broker.</summary>
+    public long Skipped => Interlocked.Read(ref skipped);
 
     /// <summary>Records behind the end of the topic, summed over partitions, as last measured.</summary>
     public long Lag => Interlocked.Read(ref lag);
@@ -58,6 +65,8 @@ public sealed class IngestStats
     internal void SetLag(long value) => Interlocked.Exchange(ref lag, value);
 
     internal void RecordChannelFullWait() => Interlocked.Increment(ref channelFullWaits);
+
+    internal void RecordSkipped(long count) => Interlocked.Add(ref skipped, count);
 
     private IEnumerable<Measurement<long>> ObserveRejected()
     {

@@ -104,9 +104,9 @@ public sealed partial class KafkaIngestWorker : BackgroundService
             AllowAutoCreateTopics = false,
             EnablePartitionEof = true,
 
-            // Only reached if retention deleted the look-back start between the query and the fetch:
-            // the earliest record left is then the closest to what was asked for.
-            AutoOffsetReset = AutoOffsetReset.Earliest,
+            // A position the broker no longer retains (the look-back start deleted between the query and the
+            // fetch, or a consumer that fell further behind than retention) is handled in Consume: see Rejoin.
+            AutoOffsetReset = AutoOffsetReset.Error,
             SocketNagleDisable = true,
             FetchWaitMaxMs = options.FetchWaitMaxMs ?? (connection.Embedded is null ? 100 : 2),
 
@@ -223,6 +223,11 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                 // A bounded wait, so lag is measured and cancellation seen even when the topic is quiet.
                 result = consumer.Consume(PollInterval);
             }
+            catch (ConsumeException ex) when (ex.Error.Code == ErrorCode.Local_AutoOffsetReset && ex.ConsumerRecord?.TopicPartition is { } lost)
+            {
+                Rejoin(consumer, lost, ex.ConsumerRecord.Offset);
+                continue;
+            }
             catch (ConsumeException ex) when (!ex.Error.IsFatal)
             {
                 OnError(consumer, ex.Error);
@@ -273,6 +278,23 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                 writer.WriteAsync(envelope, ct).AsTask().GetAwaiter().GetResult();
             }
         }
+    }
+
+    /// <summary>
+    /// The partition's position is no longer retained by the broker: the records between it and what is left were
+    /// deleted, so the gap is lost whatever the consumer does. Reading on from the earliest record left (the
+    /// client's default) would chase a window that retention keeps moving: on a small or busy log the consumer
+    /// never catches up. Instead the partition rejoins where a starting gateway begins, a look-back before its end,
+    /// so the last values are current again at once; the jump is logged and counted.
+    /// </summary>
+    private void Rejoin(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, Offset position)
+    {
+        var marks = consumer.QueryWatermarkOffsets(partition, MetadataTimeout);
+        var start = Math.Max(marks.Low.Value, marks.High.Value - options.LookbackMessages);
+        var skipped = position.IsSpecial ? 0 : Math.Max(0, start - position.Value);
+        stats.RecordSkipped(skipped);
+        LogRejoined(logger, partition.Partition.Value, position.Value, start, skipped);
+        consumer.Seek(new TopicPartitionOffset(partition, start));
     }
 
     /// <summary>
@@ -342,6 +364,9 @@ public sealed partial class KafkaIngestWorker : BackgroundService
 
     [LoggerMessage(EventId = 206, Level = LogLevel.Critical, Message = "Kafka ingest stopped on a fatal error: {Reason}. Stopping the gateway.")]
     private static partial void LogFatal(ILogger logger, Exception exception, string reason);
+
+    [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "Partition {Partition}: position {Position} is no longer retained by the broker; rejoined at {Start} (look-back before the end), {Skipped} records skipped")]
+    private static partial void LogRejoined(ILogger logger, int partition, long position, long start, long skipped);
 
     [LoggerMessage(EventId = 207, Level = LogLevel.Debug, Message = "librdkafka {Facility}: {Message}")]
     private static partial void LogClient(ILogger logger, string facility, string message);

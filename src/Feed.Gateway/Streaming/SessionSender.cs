@@ -228,6 +228,11 @@ internal sealed partial class SessionSender : IDisposable
         }
 
         // Still more to send: yield the lane to the others and come back.
+        Requeue();
+    }
+
+    private void Requeue()
+    {
         Volatile.Write(ref state, Queued);
         lane.Ready(this);
     }
@@ -245,8 +250,7 @@ internal sealed partial class SessionSender : IDisposable
             return;
         }
 
-        Volatile.Write(ref state, Queued);
-        lane.Ready(this);
+        Requeue();
     }
 
     private enum Step
