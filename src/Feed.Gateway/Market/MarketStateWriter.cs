@@ -49,6 +49,8 @@ public sealed partial class MarketStateWriter(
     private void Run(CancellationToken stoppingToken)
     {
         var reader = channel.Reader;
+        using var ready = new ManualResetEventSlim(false, spinCount: 0);
+        Action set = ready.Set;
         while (true)
         {
             while (reader.TryRead(out var envelope))
@@ -56,9 +58,18 @@ public sealed partial class MarketStateWriter(
                 Apply(envelope);
             }
 
-            // Empty: block this thread until the consumer writes again (a task only when there is nothing to do).
+            // Empty: block this thread until the consumer writes again. The event does not spin before it sleeps:
+            // a blocking Task wait would spin (sched_yield) every time the channel runs dry, hundreds of times a
+            // second.
             var more = reader.WaitToReadAsync(stoppingToken);
-            if (!(more.IsCompleted ? more.Result : more.AsTask().GetAwaiter().GetResult()))
+            if (!more.IsCompleted)
+            {
+                ready.Reset();
+                more.GetAwaiter().UnsafeOnCompleted(set);
+                ready.Wait(CancellationToken.None);
+            }
+
+            if (!more.GetAwaiter().GetResult())
             {
                 return;
             }

@@ -77,8 +77,5 @@ public sealed class GatewayOptions
     /// </summary>
     public int FrameTimeoutMs { get; set; } = 10_000;
 
-    /// <summary>Kestrel's socket I/O queues; 0 leaves Kestrel's default (one per core, up to 16).</summary>
-    public int SocketQueues { get; set; }
-
     internal DeliveryPolicy DefaultPolicy => DeliveryPolicies.TryParse(Policy, out var p) ? p : DeliveryPolicy.Conflate;
 }

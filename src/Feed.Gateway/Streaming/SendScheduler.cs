@@ -47,7 +47,8 @@ public sealed class SendScheduler : IDisposable
         private readonly Lock gate = new();
         private readonly Queue<SessionSender> ready = new();
         private readonly PriorityQueue<(SessionSender Sender, long Generation), long> deadlines = new();
-        private readonly SemaphoreSlim work = new(0);
+        // Set when there is work; no spinning before the thread sleeps (a spin is a sched_yield loop on a busy box).
+        private readonly ManualResetEventSlim work = new(false, spinCount: 0);
 
         // On the system clock the thread sleeps in its own wait with a timeout; on any other clock (a test's fake
         // one) it sleeps until that clock's timer fires. A system timer would cost a thread-pool hop per wake-up.
@@ -105,7 +106,7 @@ public sealed class SendScheduler : IDisposable
         {
             if (Interlocked.Exchange(ref signaled, 1) == 0)
             {
-                work.Release();
+                work.Set();
             }
         }
 
@@ -114,7 +115,10 @@ public sealed class SendScheduler : IDisposable
             while (!stopping)
             {
                 work.Wait(waitMs);
+
+                // Reset before looking at the queues: work that comes after this sets the event again.
                 Volatile.Write(ref signaled, 0);
+                work.Reset();
                 if (stopping)
                 {
                     return;
@@ -174,9 +178,10 @@ public sealed class SendScheduler : IDisposable
         public void Dispose()
         {
             stopping = true;
-            work.Release();
+            work.Set();
             thread.Join(TimeSpan.FromSeconds(5));
             timer?.Dispose();
+            work.Dispose();
         }
     }
 }

@@ -42,16 +42,6 @@ public static class StreamingExtensions
         services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromMilliseconds(gateway.Value.HandshakeTimeoutMs));
 
-        // Kestrel hands socket writes to I/O queues that run on the thread pool; fewer queues means more writes per
-        // thread-pool work item (one wake-up drains the writes of many connections).
-        services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>().Configure<IOptions<GatewayOptions>>((sockets, gateway) =>
-        {
-            if (gateway.Value.SocketQueues > 0)
-            {
-                sockets.IOQueueCount = gateway.Value.SocketQueues;
-            }
-        });
-
         services.AddSingleton<SubscriptionIndex>();
         services.AddSingleton<GatewayStats>();
         services.AddSingleton<SessionRegistry>();
