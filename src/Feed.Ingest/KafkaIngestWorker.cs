@@ -294,7 +294,11 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         var skipped = position.IsSpecial ? 0 : Math.Max(0, start - position.Value);
         stats.RecordSkipped(skipped);
         LogRejoined(logger, partition.Partition.Value, position.Value, start, skipped);
-        consumer.Seek(new TopicPartitionOffset(partition, start));
+
+        // After an offset-reset error librdkafka has stopped fetching the partition, and a seek is refused
+        // ("erroneous state"): the partition is assigned afresh at the new start instead, leaving the others as they are.
+        consumer.IncrementalUnassign([partition]);
+        consumer.IncrementalAssign([new TopicPartitionOffset(partition, start)]);
     }
 
     /// <summary>

@@ -43,7 +43,8 @@ internal sealed class IngestHarness : IAsyncDisposable
         int partitions = 3,
         int channelCapacity = 1024,
         long lookback = 1000,
-        Action<IProducer<string, byte[]>, string>? beforeStart = null)
+        Action<IProducer<string, byte[]>, string>? beforeStart = null,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var cluster = EmbeddedKafkaCluster.Start(brokers);
         var topic = $"ticks-{Guid.NewGuid():N}";
@@ -66,6 +67,11 @@ internal sealed class IngestHarness : IAsyncDisposable
             ["Feed:Kafka:LookbackMessages"] = lookback.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Feed:Ingest:ChannelCapacity"] = channelCapacity.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.Services.AddMarketStreamIngest(builder.Configuration);
         var host = builder.Build();
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));

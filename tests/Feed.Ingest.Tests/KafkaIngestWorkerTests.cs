@@ -104,6 +104,43 @@ public class KafkaIngestWorkerTests
     }
 
     [Fact]
+    public async Task A_consumer_that_falls_further_behind_than_the_broker_retains_rejoins_near_the_end_and_keeps_running()
+    {
+        // A small prefetch, so the client's position stays close to what the channel has taken; a channel of 16
+        // that nobody reads for a while, so the consumer waits (backpressure) while the producer floods one
+        // partition past what the in-memory broker retains (it trims above 100,000 records or 5 MiB).
+        await using var harness = await IngestHarness.StartAsync(partitions: 1, channelCapacity: 16, lookback: 500, settings: new Dictionary<string, string?>
+        {
+            ["Feed:Kafka:Properties:queued.max.messages.kbytes"] = "64",
+            ["Feed:Kafka:Properties:max.partition.fetch.bytes"] = "16384",
+        });
+        await harness.Status.WarmedUp.WaitAsync(Timeout);
+        const int Total = 160_000;
+        for (var i = 1; i <= Total; i++)
+        {
+            harness.Produce("AAPL", IngestHarness.TickBytes("AAPL", i, 1m));
+            if (i % 20_000 == 0)
+            {
+                harness.Producer.Flush(Timeout);
+            }
+        }
+
+        harness.Producer.Flush(Timeout);
+
+        // Now read: the consumer soon asks for a position the broker has deleted, and must rejoin rather than die
+        // or crawl after the earliest record left. The newest tick arrives, and the jump is counted.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        long newest = 0;
+        while (newest < Total)
+        {
+            newest = Math.Max(newest, (await harness.Channel.Reader.ReadAsync(cts.Token)).Tick.Ts);
+        }
+
+        Assert.True(harness.Stats.Skipped > 0, "the consumer never fell out of what the broker retains, so the test proved nothing");
+        Assert.Null(harness.Status.FatalError);
+    }
+
+    [Fact]
     public async Task Warm_up_reads_the_look_back_and_then_turns_ready()
     {
         await using var harness = await IngestHarness.StartAsync(partitions: 1, lookback: 50, beforeStart: (producer, topic) =>
