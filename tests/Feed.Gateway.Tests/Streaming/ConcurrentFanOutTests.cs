@@ -29,19 +29,40 @@ public class ConcurrentFanOutTests
             clients.Add(await SubscribedAsync(h, 0, DeliveryPolicy.Conflate, Symbols));
         }
 
-        const int Ticks = 20_000;
-        var last = await Task.Run(() =>
+        // Bursts of ticks from a writer thread, each ending at a random moment for the senders; after each burst
+        // every client must get the burst's last quote of every symbol by itself (nothing else will wake it): a
+        // wake-up lost between a sender's last look and its park leaves one behind.
+        var last = new Dictionary<string, Quote>(StringComparer.Ordinal);
+        var random = new Random(7);
+        for (var burst = 0; burst < 60; burst++)
         {
-            var newest = new Dictionary<string, Quote>(StringComparer.Ordinal);
-            var random = new Random(7);
-            for (var i = 0; i < Ticks; i++)
+            var size = random.Next(1, 400);
+            var spin = random.Next(0, 5_000);
+            var newest = await Task.Run(() =>
             {
-                var symbol = Symbols[random.Next(Symbols.Length)];
-                newest[symbol] = h.Publish(symbol, 1m + (i % 1000 / 100m));
+                var mine = new Dictionary<string, Quote>(StringComparer.Ordinal);
+                for (var i = 0; i < size; i++)
+                {
+                    var symbol = Symbols[(i * 7 + burst) % Symbols.Length];
+                    mine[symbol] = h.Publish(symbol, 1m + (i % 1000 / 100m));
+                    Thread.SpinWait(spin / size);
+                }
+
+                return mine;
+            });
+            foreach (var (symbol, quote) in newest)
+            {
+                last[symbol] = quote;
             }
 
-            return newest;
-        });
+            foreach (var c in clients)
+            {
+                foreach (var (symbol, quote) in newest)
+                {
+                    await c.WaitForSeqAsync(symbol, quote.Seq);
+                }
+            }
+        }
 
         foreach (var c in clients)
         {
