@@ -41,7 +41,6 @@ public sealed class IngestStats
 
     public long Consumed => Interlocked.Read(ref consumed);
 
-
     public long BrokerErrors => Interlocked.Read(ref brokerErrors);
 
     public long ChannelFullWaits => Interlocked.Read(ref channelFullWaits);

@@ -162,7 +162,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                 {
                     var tp = new TopicPartition(options.Topic, partition);
                     var marks = consumer.QueryWatermarkOffsets(tp, MetadataTimeout);
-                    var start = Math.Max(marks.Low.Value, marks.High.Value - options.LookbackMessages);
+                    var start = LookbackStart(marks);
                     assignment.Add(new TopicPartitionOffset(tp, new Offset(start)));
                     lookback += marks.High.Value - start;
                     if (marks.High.Value > start)
@@ -289,8 +289,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
     /// </summary>
     private void Rejoin(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, Offset position)
     {
-        var marks = consumer.QueryWatermarkOffsets(partition, MetadataTimeout);
-        var start = Math.Max(marks.Low.Value, marks.High.Value - options.LookbackMessages);
+        var start = LookbackStart(consumer.QueryWatermarkOffsets(partition, MetadataTimeout));
         var skipped = position.IsSpecial ? 0 : Math.Max(0, start - position.Value);
         stats.RecordSkipped(skipped);
         LogRejoined(logger, partition.Partition.Value, position.Value, start, skipped);
@@ -300,6 +299,9 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         consumer.IncrementalUnassign([partition]);
         consumer.IncrementalAssign([new TopicPartitionOffset(partition, start)]);
     }
+
+    /// <summary>Where a partition is read from when joining it: the configured look-back before its end, or its start.</summary>
+    private long LookbackStart(WatermarkOffsets marks) => Math.Max(marks.Low.Value, marks.High.Value - options.LookbackMessages);
 
     /// <summary>
     /// Sum over partitions of the high watermark minus the position, from what the client already knows

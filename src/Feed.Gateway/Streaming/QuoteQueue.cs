@@ -97,6 +97,9 @@ internal sealed class QuoteQueue(int capacity, DeliveryPolicy policy)
         count = kept;
     }
 
+    /// <summary>Discards everything queued (the session is closing, or its policy no longer queues).</summary>
+    public void Clear() => Drain(0, static (_, _, _, _) => { });
+
     /// <summary>Hands every queued entry, oldest first, to <paramref name="take"/>, and empties the queue.</summary>
     public void Drain<TState>(TState state, Action<TState, SubscriptionSlot, Quote, int> take)
     {

@@ -71,8 +71,6 @@ public sealed class SendScheduler : IDisposable
             thread.Start();
         }
 
-        public TimeProvider Time => time;
-
         public void Ready(SessionSender sender)
         {
             lock (gate)
@@ -189,11 +187,9 @@ public sealed class SendScheduler : IDisposable
 /// <summary>One scheduler thread, as a sender sees it.</summary>
 internal interface ISendLane
 {
-    TimeProvider Time { get; }
-
     /// <summary>Runs the sender's next step on this thread as soon as it can.</summary>
     void Ready(SessionSender sender);
 
-    /// <summary>Runs the sender's next step at <paramref name="dueTimestamp"/> (of <see cref="Time"/>), unless <paramref name="generation"/> is stale by then.</summary>
+    /// <summary>Runs the sender's next step at <paramref name="dueTimestamp"/> (a timestamp of the scheduler's clock), unless <paramref name="generation"/> is stale by then.</summary>
     void Schedule(SessionSender sender, long generation, long dueTimestamp);
 }

@@ -359,14 +359,16 @@ internal sealed partial class SessionSender : IDisposable
         _ = FinishAsync();
     }
 
-    /// <summary>Leaves the subscriptions and closes the transport with the session's code; completes <see cref="RunAsync"/>.</summary>
+    /// <summary>
+    /// Closes the transport with the session's code and completes <see cref="RunAsync"/>. Only ever reached once
+    /// closing, so the subscriptions were already left (by <see cref="BeginCloseLocked"/>).
+    /// </summary>
     private async Task FinishAsync()
     {
         int code;
         string reason;
         lock (Gate)
         {
-            subscriptions.ReleaseAll();
             code = closeCode;
             reason = closeReason;
         }

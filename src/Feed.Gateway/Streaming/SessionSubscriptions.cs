@@ -118,7 +118,7 @@ internal sealed class SessionSubscriptions(
 
         slots.Clear();
         bySymbol.Clear();
-        queue?.Drain(0, static (_, _, _, _) => { });
+        queue?.Clear();
     }
 
     /// <summary>
@@ -141,7 +141,7 @@ internal sealed class SessionSubscriptions(
             // one dropped (drop-newest), it is delivered after all: not a drop any more.
             queue = null;
             Interlocked.Exchange(ref mode, Polling);
-            oldQueue?.Drain(0, static (_, _, _, _) => { });
+            oldQueue?.Clear();
             foreach (var slot in slots)
             {
                 if (slot.Unseen is { } newest)
@@ -269,9 +269,6 @@ internal sealed class SessionSubscriptions(
 
         return conflatedTicks;
     }
-
-    /// <summary>Whether the queue holds anything (queue policies). Under <see cref="Gate"/>.</summary>
-    public bool QueueHasItems => queue is { Count: > 0 };
 
     /// <summary>
     /// Ticks merged into a symbol's newest quote and neither sent nor dropped: every tick up to its version that
