@@ -45,8 +45,8 @@ public sealed class SendScheduler : IDisposable
         private readonly TimeProvider time;
         private readonly Thread thread;
         private readonly Lock gate = new();
-        private readonly Queue<SessionSender> ready = new();
-        private readonly PriorityQueue<(SessionSender Sender, long Generation), long> deadlines = new();
+        private readonly Queue<IScheduledSender> ready = new();
+        private readonly PriorityQueue<(IScheduledSender Sender, long Generation), long> deadlines = new();
         // Set when there is work; no spinning before the thread sleeps (a spin is a sched_yield loop on a busy box).
         private readonly ManualResetEventSlim work = new(false, spinCount: 0);
 
@@ -55,7 +55,7 @@ public sealed class SendScheduler : IDisposable
         private readonly ITimer? timer;
         private readonly long resolution;
         private int waitMs = Timeout.Infinite;
-        private readonly List<SessionSender> batch = [];
+        private readonly List<IScheduledSender> batch = [];
         private long armedFor = long.MaxValue;
         private volatile bool stopping;
         private int signaled;
@@ -71,7 +71,7 @@ public sealed class SendScheduler : IDisposable
             thread.Start();
         }
 
-        public void Ready(SessionSender sender)
+        public void Ready(IScheduledSender sender)
         {
             lock (gate)
             {
@@ -81,7 +81,7 @@ public sealed class SendScheduler : IDisposable
             Signal();
         }
 
-        public void Schedule(SessionSender sender, long generation, long dueTimestamp)
+        public void Schedule(IScheduledSender sender, long generation, long dueTimestamp)
         {
             // Deadlines are rounded up to the next millisecond, so those of many sessions fall together and one
             // wake-up serves them all; a throttle is a least interval, so later by under a millisecond is within it.
@@ -114,9 +114,11 @@ public sealed class SendScheduler : IDisposable
             {
                 work.Wait(waitMs);
 
-                // Reset before looking at the queues: work that comes after this sets the event again.
-                Volatile.Write(ref signaled, 0);
+                // Reset the event, then clear the flag, then look at the queues. In the other order a Signal
+                // between the two would set the event just before it is reset, leave the flag up, and so silence
+                // every later Signal: with no deadline to wake for, the thread would sleep for good.
                 work.Reset();
+                Interlocked.Exchange(ref signaled, 0);
                 if (stopping)
                 {
                     return;
@@ -188,8 +190,18 @@ public sealed class SendScheduler : IDisposable
 internal interface ISendLane
 {
     /// <summary>Runs the sender's next step on this thread as soon as it can.</summary>
-    void Ready(SessionSender sender);
+    void Ready(IScheduledSender sender);
 
     /// <summary>Runs the sender's next step at <paramref name="dueTimestamp"/> (a timestamp of the scheduler's clock), unless <paramref name="generation"/> is stale by then.</summary>
-    void Schedule(SessionSender sender, long generation, long dueTimestamp);
+    void Schedule(IScheduledSender sender, long generation, long dueTimestamp);
+}
+
+/// <summary>What a lane runs: a session's sender.</summary>
+internal interface IScheduledSender
+{
+    /// <summary>One step on the lane's thread.</summary>
+    void RunStep();
+
+    /// <summary>A deadline entry came due: true if it is still live and the sender is to run a step now.</summary>
+    bool IsDue(long generation);
 }

@@ -37,11 +37,9 @@ internal sealed class Session : IDisposable
         DateTimeOffset? expiresAt = null)
     {
         Id = Guid.NewGuid().ToString("N");
-        SessionSender? s = null;
-        subscriptions = new SessionSubscriptions(index, stats, options.QueueCapacity, policy,
-            wake: () => s!.OnDirty(),
-            overflow: () => s!.BeginCloseLocked(CloseCodes.SlowConsumer, "slow consumer: queue full under policy disconnect"));
-        sender = s = new SessionSender(Id, transport, subscriptions, options, stats, time, logger, throttleMs, scheduler.Assign());
+        sender = new SessionSender(Id, transport, options, stats, time, logger, throttleMs, scheduler.Assign());
+        subscriptions = new SessionSubscriptions(index, stats, options.QueueCapacity, policy, sender);
+        sender.Attach(subscriptions);
         requests = new SessionRequests(Id, subscriptions, sender, state, options, entitlements ?? Entitlements.All, time, logger);
 
         // hello is the first message on every connection.
@@ -60,6 +58,9 @@ internal sealed class Session : IDisposable
     }
 
     public string Id { get; }
+
+    /// <summary>Where the session's messages go.</summary>
+    public ISessionTransport Transport => sender.Transport;
 
     /// <summary>The code the session was closed with, once it is closing.</summary>
     public int? CloseCode

@@ -10,10 +10,10 @@ namespace MarketStream.Gateway.Streaming;
 /// while a send is in flight, new quotes merge into the pending state, so a slow client gets fewer, fuller
 /// frames (DESIGN.md decision 5). The loop never throws: a failed send ends this connection only.
 /// </summary>
-internal sealed partial class SessionSender : IDisposable
+internal sealed partial class SessionSender : ISessionSignals, IScheduledSender, IDisposable
 {
     private readonly ISessionTransport transport;
-    private readonly SessionSubscriptions subscriptions;
+    private SessionSubscriptions subscriptions = null!;
     private readonly GatewayOptions options;
     private readonly GatewayStats stats;
     private readonly TimeProvider time;
@@ -21,10 +21,12 @@ internal sealed partial class SessionSender : IDisposable
     private readonly string sessionId;
     private readonly ISendLane lane;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource aborted = new();
 
-    // Guarded by the session's gate.
-    private readonly Queue<Reply> replies = new();
+    // Made when the close begins: only the close handshake can be cancelled (by the abort timer).
+    private CancellationTokenSource? aborted;
+
+    // Guarded by the session's gate. Made on first use, like the batch below: an idle connection carries neither.
+    private Queue<Reply>? replies;
     private bool closing;
     private int closeCode;
     private string closeReason = string.Empty;
@@ -50,7 +52,7 @@ internal sealed partial class SessionSender : IDisposable
     private bool liveEntry;
 
     // Owned by the step.
-    private readonly List<OutgoingQuote> batch = [];
+    private List<OutgoingQuote>? batch;
     private readonly PooledFrameBuffer frameBuffer = new();
     private long lastSentAt;
     private long sendStarted;
@@ -65,7 +67,6 @@ internal sealed partial class SessionSender : IDisposable
     public SessionSender(
         string sessionId,
         ISessionTransport transport,
-        SessionSubscriptions subscriptions,
         GatewayOptions options,
         GatewayStats stats,
         TimeProvider time,
@@ -76,7 +77,6 @@ internal sealed partial class SessionSender : IDisposable
         this.lane = lane;
         this.sessionId = sessionId;
         this.transport = transport;
-        this.subscriptions = subscriptions;
         this.options = options;
         this.stats = stats;
         this.time = time;
@@ -84,6 +84,11 @@ internal sealed partial class SessionSender : IDisposable
         ThrottleMs = throttleMs;
         lastSentAt = time.GetTimestamp();
     }
+
+    /// <summary>Connects the sender to the subscription state it sends from (made after it, as it signals the sender).</summary>
+    public void Attach(SessionSubscriptions state) => subscriptions = state;
+
+    public ISessionTransport Transport => transport;
 
     /// <summary>Least time between two <c>updates</c> frames. Under the session's gate.</summary>
     public int ThrottleMs { get; set; }
@@ -96,6 +101,8 @@ internal sealed partial class SessionSender : IDisposable
     private Lock Gate => subscriptions.Gate;
 
     /// <summary>Something to send arrived (a tick for a parked session, a first quote queued): wake the loop if it sleeps for want of data.</summary>
+    void ISessionSignals.OnOverflowLocked() => BeginCloseLocked(CloseCodes.SlowConsumer, "slow consumer: queue full under policy disconnect");
+
     public void OnDirty()
     {
         if (Interlocked.Exchange(ref idle, 0) == 1)
@@ -124,6 +131,7 @@ internal sealed partial class SessionSender : IDisposable
 
         // Replies are bounded by the request rate limit; this cap only guards against a client that never
         // reads while sending requests within the rate for a long time.
+        replies ??= new Queue<Reply>(2);
         if (replies.Count >= 4 * options.MaxRequestsPerSecond + 16)
         {
             BeginCloseLocked(CloseCodes.PolicyViolation, "replies not read");
@@ -149,6 +157,7 @@ internal sealed partial class SessionSender : IDisposable
         subscriptions.ReleaseAll();
 
         // The last send and the close handshake get a bounded time; a client that reads nothing is cut off.
+        aborted = new CancellationTokenSource();
         abortTimer = time.CreateTimer(static s => ((SessionSender)s!).Abort(), this, TimeSpan.FromMilliseconds(options.CloseTimeoutMs), Timeout.InfiniteTimeSpan);
         Wake();
     }
@@ -164,7 +173,7 @@ internal sealed partial class SessionSender : IDisposable
     public Task Completion => completion.Task;
 
     /// <summary>A deadline entry of this sender came due on its lane: run a step if the entry is still live and the sender waits.</summary>
-    internal bool IsDue(long entryGeneration)
+    public bool IsDue(long entryGeneration)
     {
         if (entryGeneration != Volatile.Read(ref generation))
         {
@@ -179,7 +188,7 @@ internal sealed partial class SessionSender : IDisposable
     /// One turn on the lane's thread: sends what is owed, one message after another while sends complete at once
     /// (a few at most, so one session cannot hold the lane), then waits for its next deadline or a wake-up.
     /// </summary>
-    internal void RunStep()
+    public void RunStep()
     {
         Volatile.Write(ref state, Running);
         for (var turn = 0; turn < 8; turn++)
@@ -269,7 +278,7 @@ internal sealed partial class SessionSender : IDisposable
         lock (Gate)
         {
             // Replies already owed (an error explaining the close, say) still go out first.
-            if (closing && replies.Count == 0)
+            if (closing && replies is null)
             {
                 return Step.Finish;
             }
@@ -280,9 +289,14 @@ internal sealed partial class SessionSender : IDisposable
                 ? TimeSpan.FromMilliseconds(ThrottleMs) - time.GetElapsedTime(lastUpdatesAt, now)
                 : TimeSpan.Zero;
 
-            if (replies.Count > 0)
+            if (replies is not null)
             {
                 reply = replies.Dequeue();
+                if (replies.Count == 0)
+                {
+                    replies = null;
+                }
+
                 return Step.Reply;
             }
 
@@ -335,7 +349,7 @@ internal sealed partial class SessionSender : IDisposable
     private void Fault(Exception ex)
     {
         frameBuffer.Release();
-        batch.Clear();
+        batch?.Clear();
 
         // The transport failed or was aborted: the client is gone, without a close handshake. Anything else is a
         // fault of this connection alone.
@@ -375,7 +389,7 @@ internal sealed partial class SessionSender : IDisposable
 
         try
         {
-            await transport.CloseAsync(code, reason, aborted.Token).ConfigureAwait(false);
+            await transport.CloseAsync(code, reason, aborted?.Token ?? CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -392,6 +406,7 @@ internal sealed partial class SessionSender : IDisposable
     /// </summary>
     private int TakeOrPark()
     {
+        batch ??= [];
         var conflatedTicks = subscriptions.TakePending(batch);
         if (batch.Count > 0)
         {
@@ -424,6 +439,7 @@ internal sealed partial class SessionSender : IDisposable
         anyUpdatesSent = true;
         oldestTs = long.MaxValue;
         frameBuffer.Write("{\"type\":\"updates\",\"quotes\":["u8);
+        var batch = this.batch!;
         for (var i = 0; i < batch.Count; i++)
         {
             var item = batch[i];
@@ -447,7 +463,7 @@ internal sealed partial class SessionSender : IDisposable
         sendStarted = time.GetTimestamp();
         sendType = type;
         sendBytes = message.Length;
-        return transport.SendAsync(message, type, aborted.Token);
+        return transport.SendAsync(message, type, aborted?.Token ?? CancellationToken.None);
     }
 
     /// <summary>The message in flight has been handed over: counts it (and, for updates, its quotes) and frees its buffer.</summary>
@@ -466,7 +482,7 @@ internal sealed partial class SessionSender : IDisposable
     {
         try
         {
-            aborted.Cancel();
+            aborted?.Cancel();
         }
         catch (ObjectDisposedException)
         {
@@ -481,7 +497,7 @@ internal sealed partial class SessionSender : IDisposable
     public void Dispose()
     {
         abortTimer?.Dispose();
-        aborted.Dispose();
+        aborted?.Dispose();
         frameBuffer.Release();
     }
 

@@ -21,15 +21,18 @@ internal sealed class SessionSubscriptions(
     GatewayStats stats,
     int queueCapacity,
     DeliveryPolicy policy,
-    Action wake,
-    Action overflow)
+    ISessionSignals signals)
 {
     public const int Polling = 0;
     public const int Parked = 1;
     public const int Queued = 2;
 
-    private readonly Dictionary<string, SubscriptionSlot> bySymbol = new(StringComparer.Ordinal);
-    private readonly List<SubscriptionSlot> slots = [];
+    // Most connections watch a few symbols: up to this many are found by a scan of the slots, past it by a
+    // dictionary made then (an idle connection holding one symbol should not carry a hash table).
+    private const int ScanLimit = 8;
+
+    private readonly List<SubscriptionSlot> slots = new(1);
+    private Dictionary<string, SubscriptionSlot>? bySymbol;
     private QuoteQueue? queue = policy == DeliveryPolicy.Conflate ? null : new QuoteQueue(queueCapacity, policy);
     private int mode = policy == DeliveryPolicy.Conflate ? Polling : Queued;
     private bool released;
@@ -44,7 +47,25 @@ internal sealed class SessionSubscriptions(
     /// <summary>Symbols subscribed. Under <see cref="Gate"/>.</summary>
     public int Count => slots.Count;
 
-    public bool Contains(string symbol) => bySymbol.ContainsKey(symbol);
+    public bool Contains(string symbol) => Find(symbol) >= 0;
+
+    private int Find(string symbol)
+    {
+        if (bySymbol is not null)
+        {
+            return bySymbol.TryGetValue(symbol, out var found) ? slots.IndexOf(found) : -1;
+        }
+
+        for (var i = 0; i < slots.Count; i++)
+        {
+            if (string.Equals(slots[i].Symbol, symbol, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 
     /// <summary>Quotes waiting to be sent. Under <see cref="Gate"/>.</summary>
     public int PendingCount
@@ -74,8 +95,19 @@ internal sealed class SessionSubscriptions(
     public Quote? Subscribe(string symbol, MarketState state)
     {
         var slot = new SubscriptionSlot(this, index.Feed(symbol));
-        bySymbol.Add(symbol, slot);
         slots.Add(slot);
+        if (bySymbol is not null)
+        {
+            bySymbol.Add(symbol, slot);
+        }
+        else if (slots.Count > ScanLimit)
+        {
+            bySymbol = new Dictionary<string, SubscriptionSlot>(slots.Count * 2, StringComparer.Ordinal);
+            foreach (var s in slots)
+            {
+                bySymbol.Add(s.Symbol, s);
+            }
+        }
         index.Add(slot);
         if (state.TryGet(symbol, out var quote))
         {
@@ -89,12 +121,15 @@ internal sealed class SessionSubscriptions(
     /// <summary>Unsubscribes; nothing of the symbol is sent afterwards, not even what was pending. Under <see cref="Gate"/>.</summary>
     public bool Unsubscribe(string symbol)
     {
-        if (!bySymbol.Remove(symbol, out var slot))
+        var at = Find(symbol);
+        if (at < 0)
         {
             return false;
         }
 
-        slots.Remove(slot);
+        var slot = slots[at];
+        slots.RemoveAt(at);
+        bySymbol?.Remove(symbol);
         slot.Removed = true;
         index.Remove(slot);
         queue?.Remove(slot);
@@ -117,7 +152,7 @@ internal sealed class SessionSubscriptions(
         }
 
         slots.Clear();
-        bySymbol.Clear();
+        bySymbol = null;
         queue?.Clear();
     }
 
@@ -172,7 +207,7 @@ internal sealed class SessionSubscriptions(
             }
         }
 
-        wake();
+        signals.OnDirty();
     }
 
     /// <summary>The sender found nothing to send and will sleep: from now on the writer wakes it. False if not polling.</summary>
@@ -186,7 +221,7 @@ internal sealed class SessionSubscriptions(
     {
         if (Interlocked.CompareExchange(ref mode, Polling, Parked) == Parked)
         {
-            wake();
+            signals.OnDirty();
         }
     }
 
@@ -210,14 +245,14 @@ internal sealed class SessionSubscriptions(
                     break;
                 case AddResult.Overflow:
                     stats.QuoteDropped(Policy);
-                    overflow();
+                    signals.OnOverflowLocked();
                     return;
             }
 
             slot.QueuedVersion = quote.Version;
             if (wasEmpty)
             {
-                wake();
+                signals.OnDirty();
             }
         }
     }
@@ -291,4 +326,14 @@ internal sealed class SessionSubscriptions(
 
         slot.QueuedVersion = Math.Max(slot.QueuedVersion, quote.Version);
     }
+}
+
+/// <summary>What the subscription state tells its session's sender.</summary>
+internal interface ISessionSignals
+{
+    /// <summary>Something to send arrived (a tick for a parked session, a first quote queued).</summary>
+    void OnDirty();
+
+    /// <summary>The queue overflowed under the <c>disconnect</c> policy. Under the session's gate.</summary>
+    void OnOverflowLocked();
 }

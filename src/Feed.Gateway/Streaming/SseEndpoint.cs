@@ -33,7 +33,8 @@ internal sealed class SseEndpoint(
             return;
         }
 
-        if (!ConnectSettings.TryRead(context.Request.Query, options, out var throttleMs, out var policy, out var problem))
+        var query = ConnectSettings.Query(context);
+        if (!ConnectSettings.TryRead(query, options, out var throttleMs, out var policy, out var problem))
         {
             await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, problem!).ConfigureAwait(false);
             return;
@@ -45,7 +46,7 @@ internal sealed class SseEndpoint(
             return;
         }
 
-        var symbols = ((string?)context.Request.Query["symbols"] ?? string.Empty)
+        var symbols = ((string?)query["symbols"] ?? string.Empty)
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (symbols.Length == 0)
         {

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using MarketStream.Contracts;
 using MarketStream.Gateway.Http;
 using MarketStream.Gateway.Security;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
 namespace MarketStream.Gateway.Streaming;
@@ -21,6 +22,7 @@ internal sealed partial class WebSocketEndpoint(
     ILogger<WebSocketEndpoint> logger)
 {
     private readonly GatewayOptions options = options.Value;
+    private Func<Session, Task>? receive;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -37,7 +39,7 @@ internal sealed partial class WebSocketEndpoint(
             return;
         }
 
-        if (!ConnectSettings.TryRead(context.Request.Query, options, out var throttleMs, out var policy, out var problem))
+        if (!ConnectSettings.TryRead(ConnectSettings.Query(context), options, out var throttleMs, out var policy, out var problem))
         {
             await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, problem!).ConfigureAwait(false);
             return;
@@ -78,8 +80,10 @@ internal sealed partial class WebSocketEndpoint(
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false);
-            await host.RunAsync(new WebSocketTransport(socket), throttleMs, policy, identity,
-                session => ReceiveAsync(socket, session, context.RequestAborted)).ConfigureAwait(false);
+            // One delegate for every connection (the socket is the session's transport), so a connection carries
+            // no closure of its own.
+            receive ??= session => ReceiveAsync(((WebSocketTransport)session.Transport).Socket, session);
+            await host.RunAsync(new WebSocketTransport(socket), throttleMs, policy, identity, receive).ConfigureAwait(false);
         }
         finally
         {
@@ -87,8 +91,14 @@ internal sealed partial class WebSocketEndpoint(
         }
     }
 
-    private async Task ReceiveAsync(WebSocket socket, Session session, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Nothing here waits on the request's abort token: a connection that ends fails the pending receive by
+    /// itself, and the session ends its own by aborting the socket. Reading <c>RequestAborted</c> would make a
+    /// token source per connection and register on it with every receive, memory an idle connection keeps.
+    /// </remarks>
+    private async Task ReceiveAsync(WebSocket socket, Session session)
     {
+        var cancellationToken = CancellationToken.None;
         try
         {
             while (true)
@@ -204,6 +214,13 @@ internal sealed partial class WebSocketEndpoint(
 /// <summary>The connect-time settings of the query string: <c>/ws?throttleMs=250&amp;policy=conflate</c>.</summary>
 internal static class ConnectSettings
 {
+    /// <summary>
+    /// The request's query, parsed for this look only. <c>HttpRequest.Query</c> would keep its parsed collection
+    /// for the life of the request, which for a stream is the life of the connection.
+    /// </summary>
+    public static IQueryCollection Query(HttpContext context) =>
+        new QueryCollection(QueryHelpers.ParseQuery(context.Request.QueryString.Value));
+
     public static bool TryRead(IQueryCollection query, GatewayOptions options, out int throttleMs, out DeliveryPolicy policy, out string? problem)
     {
         throttleMs = options.ThrottleMs;

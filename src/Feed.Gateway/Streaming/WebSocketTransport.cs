@@ -5,6 +5,8 @@ namespace MarketStream.Gateway.Streaming;
 /// <summary>A session's messages as WebSocket text frames, one JSON object each.</summary>
 internal sealed class WebSocketTransport(WebSocket socket) : ISessionTransport
 {
+    public WebSocket Socket => socket;
+
     /// <remarks>
     /// The send is not cancellable on purpose: given a token that can be cancelled, the managed WebSocket takes
     /// its slow path (an async state machine per frame). A send stuck on a client that reads nothing ends when

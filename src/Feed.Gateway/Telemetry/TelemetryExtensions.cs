@@ -21,8 +21,11 @@ public static class TelemetryExtensions
             .ConfigureResource(r => r.AddService("marketstream-gateway"))
             .WithMetrics(metrics =>
             {
+                // ASP.NET Core's own meters (request duration, Kestrel connections) rather than the OpenTelemetry
+                // instrumentation package: it adds a middleware whose state every request keeps until it ends, and a
+                // WebSocket request lasts as long as its connection.
                 metrics.AddMeter(IngestStats.MeterName, GatewayStats.MeterName, MarketMetrics.MeterName)
-                    .AddAspNetCoreInstrumentation()
+                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.Diagnostics")
                     .AddRuntimeInstrumentation()
                     .AddView("marketstream.gateway.tick_to_send_latency", LatencyBuckets())
                     .AddView("marketstream.gateway.send_duration", LatencyBuckets())

@@ -11,7 +11,7 @@ namespace MarketStream.Gateway.Tests.Streaming;
 /// <see cref="SessionSubscriptions"/>, driven step by step from the test's thread (it plays the writer and the
 /// sender), so every interleaving a test builds is exactly the one that runs.
 /// </summary>
-internal sealed class SubscriptionCore : IDisposable
+internal sealed class SubscriptionCore : ISessionSignals, IDisposable
 {
     private readonly ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly Dictionary<string, long> offsets = new(StringComparer.Ordinal);
@@ -19,7 +19,7 @@ internal sealed class SubscriptionCore : IDisposable
     public SubscriptionCore(DeliveryPolicy policy = DeliveryPolicy.Conflate, int capacity = 16)
     {
         Stats = new GatewayStats(services.GetRequiredService<IMeterFactory>(), Index);
-        Subscriptions = new SessionSubscriptions(Index, Stats, capacity, policy, () => Wakes++, () => Overflows++);
+        Subscriptions = new SessionSubscriptions(Index, Stats, capacity, policy, this);
     }
 
     public MarketState State { get; } = new();
@@ -33,6 +33,10 @@ internal sealed class SubscriptionCore : IDisposable
     public int Wakes { get; private set; }
 
     public int Overflows { get; private set; }
+
+    void ISessionSignals.OnDirty() => Wakes++;
+
+    void ISessionSignals.OnOverflowLocked() => Overflows++;
 
     /// <summary>A tick merged at the symbol's next offset and fanned out, as the writer does.</summary>
     public Quote Tick(string symbol, decimal bid)
