@@ -110,7 +110,7 @@ public sealed class QuoteBoardTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task With_authentication_on_the_board_streams_with_the_token_from_its_own_URL()
+    public async Task With_authentication_on_the_board_streams_with_its_token_kept_out_of_the_address_bar_and_the_socket_URL()
     {
         const string key = "browser-test-signing-key-of-at-least-32-bytes";
         string[] auth = ["--Feed:Auth:Enabled=true", "--Feed:Auth:Issuer=board-tests", "--Feed:Auth:Audience=marketstream", $"--Feed:Auth:SigningKey={key}"];
@@ -121,10 +121,34 @@ public sealed class QuoteBoardTests(ITestOutputHelper output)
             .Build();
         Assert.Equal(0, MarketStream.Gateway.Security.DevTokenCommand.Run(["token", "--symbols", "AAPL,EUR/USD"], configuration, output, TextWriter.Null));
 
-        await board.GotoAsync($"?access_token={output.ToString().Trim()}");
+        var token = output.ToString().Trim();
+        var sockets = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        board.Page.WebSocket += (_, ws) => sockets.Enqueue(ws.Url);
+
+        await board.GotoAsync($"?access_token={token}");
         await board.WaitForStateAsync("connected");
         await board.WaitForMovingPricesAsync("AAPL");
         await board.WaitForMovingPricesAsync("EUR/USD", "ask");
+
+        // The token left the address bar (and the history entry) as soon as the page read it, and the WebSocket
+        // carried it as a subprotocol, not in its URL.
+        Assert.DoesNotContain("access_token", board.Page.Url, StringComparison.Ordinal);
+        Assert.DoesNotContain("access_token", await board.Page.EvaluateAsync<string>("() => location.href"), StringComparison.Ordinal);
+        Assert.NotEmpty(sockets);
+        Assert.All(sockets, url => Assert.DoesNotContain(token, url, StringComparison.Ordinal));
+
+        // The symbol list came from /api/symbols with the token in a header: the token's two symbols only.
+        await board.WaitForAsync("document.querySelectorAll('#symbol-suggestions option').length === 2", "symbol suggestions from the API");
+        Assert.Empty(board.PageErrors);
+
+        // The SSE fallback still authenticates (EventSource can carry the token in its URL only), and the address
+        // bar is clean there too.
+        await board.GotoAsync($"?transport=sse&access_token={token}");
+        await board.WaitForStateAsync("connected");
+        Assert.Equal("SSE", (await board.Page.Locator("#transport").TextContentAsync())?.Trim());
+        await board.WaitForMovingPricesAsync("AAPL");
+        Assert.DoesNotContain("access_token", board.Page.Url, StringComparison.Ordinal);
+        Assert.Contains("transport=sse", board.Page.Url, StringComparison.Ordinal);
         Assert.Empty(board.PageErrors);
     }
 

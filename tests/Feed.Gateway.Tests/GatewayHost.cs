@@ -44,7 +44,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxResponseBufferSize = 16 * 1024);
     }, settings);
 
-    private static async Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, (string Key, object Value)[] settings)
+    /// <summary>A gateway with a last say over its builder (a log provider of the test's, say).</summary>
+    public static async Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, params (string Key, object Value)[] settings)
     {
         var args = new List<string> { "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning" };
         args.AddRange(settings.Select(s => $"--{s.Key}={Convert.ToString(s.Value, CultureInfo.InvariantCulture)}"));

@@ -16,7 +16,7 @@ public class SecurityTests
 {
     private const string Key = "test-signing-key-that-is-at-least-32-bytes-long!";
 
-    private static readonly (string, object)[] AuthOn =
+    internal static readonly (string, object)[] AuthOn =
     [
         ("Feed:Auth:Enabled", true), ("Feed:Auth:Issuer", "marketstream-tests"), ("Feed:Auth:Audience", "marketstream"),
         ("Feed:Auth:SigningKey", Key), ("Feed:Auth:ClockSkewSeconds", 0),
@@ -195,7 +195,7 @@ public class SecurityTests
     }).Build();
 
     /// <summary>A token from the dev token command, the way the README tells users to get one.</summary>
-    private static string Token(string symbols, string subject = "tester", int minutes = 60, int? seconds = null, string signingKey = Key)
+    internal static string Token(string symbols, string subject = "tester", int minutes = 60, int? seconds = null, string signingKey = Key)
     {
         if (seconds is not null || minutes < 0)
         {

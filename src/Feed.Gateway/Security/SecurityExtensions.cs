@@ -8,13 +8,15 @@ using Microsoft.IdentityModel.Tokens;
 namespace MarketStream.Gateway.Security;
 
 /// <summary>
-/// Authentication (bearer JWT from the <c>Authorization</c> header, or <c>access_token</c> in the query for
-/// browsers), the origin allow-list, and the authorization requirement on the streaming and API endpoints.
+/// Authentication (a bearer JWT from the <c>Authorization</c> header, a <c>bearer.</c> WebSocket subprotocol for
+/// browsers, or <c>access_token</c> in the query where neither is possible), the origin allow-list, the
+/// authorization requirement on the streaming and API endpoints, and tokens masked in every log entry.
 /// </summary>
 public static partial class SecurityExtensions
 {
     public static IServiceCollection AddGatewaySecurity(this IServiceCollection services, IConfiguration configuration)
     {
+        AddTokenRedaction(services);
         services.AddOptions<AuthOptions>()
             .Bind(configuration.GetSection(AuthOptions.Section))
             .Validate(o => !o.Enabled || !string.IsNullOrWhiteSpace(o.Issuer), "Feed:Auth:Issuer is required when Feed:Auth:Enabled is true.")
@@ -110,17 +112,65 @@ public static partial class SecurityExtensions
 
         jwt.Events = new JwtBearerEvents
         {
-            // Browsers cannot set headers on WebSocket or EventSource requests: they send the token in the query.
+            // Browsers cannot set headers on WebSocket or EventSource requests. A WebSocket carries the token as a
+            // subprotocol (never echoed back); an EventSource, and older clients, in the query.
             OnMessageReceived = context =>
             {
-                if (string.IsNullOrEmpty(context.Token) && context.Request.Query.TryGetValue("access_token", out var token))
+                if (!string.IsNullOrEmpty(context.Token))
                 {
-                    context.Token = token;
+                    return Task.CompletedTask;
+                }
+
+                switch (BearerSubprotocol.TryRead(context.Request.Headers.SecWebSocketProtocol, out var offered))
+                {
+                    case BearerSubprotocol.Result.Found:
+                        context.Token = offered;
+                        break;
+                    case BearerSubprotocol.Result.Malformed:
+                        context.Fail("the bearer subprotocol is not base64url");
+                        break;
+                    default:
+                        if (context.Request.Query.TryGetValue("access_token", out var token))
+                        {
+                            context.Token = token;
+                        }
+
+                        break;
                 }
 
                 return Task.CompletedTask;
             },
         };
+    }
+
+    /// <summary>
+    /// Every logger the gateway makes masks tokens (<see cref="TokenRedaction"/>): the factory that makes them is
+    /// wrapped, so it holds for every category and level, ASP.NET Core's request logs included, and for whatever
+    /// provider writes the entries.
+    /// </summary>
+    private static void AddTokenRedaction(IServiceCollection services)
+    {
+        var original = services.LastOrDefault(d => d.ServiceType == typeof(ILoggerFactory) && !d.IsKeyedService);
+        if (original is null || original.ImplementationType == typeof(RedactingLoggerFactory))
+        {
+            return;
+        }
+
+        services.Remove(original);
+        if (original.ImplementationType is { } type)
+        {
+            // The original factory, made by the container exactly as before, under its own type.
+            services.Add(ServiceDescriptor.Singleton(type, type));
+            services.AddSingleton<ILoggerFactory>(sp => new RedactingLoggerFactory((ILoggerFactory)sp.GetRequiredService(type)));
+        }
+        else if (original.ImplementationInstance is ILoggerFactory instance)
+        {
+            services.AddSingleton<ILoggerFactory>(new RedactingLoggerFactory(instance));
+        }
+        else if (original.ImplementationFactory is { } factory)
+        {
+            services.AddSingleton<ILoggerFactory>(sp => new RedactingLoggerFactory((ILoggerFactory)factory(sp)));
+        }
     }
 
     private static bool OriginAllowed(HttpContext context, IReadOnlyList<string> allowed)

@@ -45,9 +45,21 @@ internal sealed partial class WebSocketEndpoint(
             return;
         }
 
+        // The bearer subprotocol is read by authentication and never selected: the gateway answers with
+        // marketstream.v1, so a client that offers a token this way must offer marketstream.v1 too (a browser
+        // fails a handshake that selects none of the subprotocols it offered).
+        var requested = context.WebSockets.WebSocketRequestedProtocols;
+        var speaksProtocol = requested.Contains(ServerMessages.Protocol);
+        if (!speaksProtocol && BearerSubprotocol.IsOffered(requested))
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest,
+                $"offer the {ServerMessages.Protocol} subprotocol beside the bearer one").ConfigureAwait(false);
+            return;
+        }
+
         var accept = new WebSocketAcceptContext
         {
-            SubProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(ServerMessages.Protocol) ? ServerMessages.Protocol : null,
+            SubProtocol = speaksProtocol ? ServerMessages.Protocol : null,
         };
 
         var identity = ConnectionIdentity.Of(context, auth.Value.Enabled);

@@ -1,4 +1,5 @@
 using MarketStream.Gateway.Market;
+using MarketStream.Gateway.Security;
 using MarketStream.Gateway.Streaming;
 using MarketStream.Ingest;
 using OpenTelemetry.Metrics;
@@ -44,6 +45,16 @@ public static class TelemetryExtensions
                         // be useless and every span of the session would hang under it, so streaming
                         // requests are left out; sessions trace on their own.
                         o.Filter = context => !IsStreaming(context.Request.Path);
+
+                        // The instrumentation masks query values itself, unless an operator turns that off
+                        // (OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION): tokens stay masked anyway.
+                        o.EnrichWithHttpRequest = (activity, _) =>
+                        {
+                            if (activity.GetTagItem("url.query") is string query && TokenRedaction.MayHoldToken(query))
+                            {
+                                activity.SetTag("url.query", TokenRedaction.Redact(query));
+                            }
+                        };
                     })
                     .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(0.01)));
                 if (otlp)

@@ -1,7 +1,7 @@
 // Wiring of the quote board: the watchlist and settings (persisted in localStorage), the connection, the
 // board, and the status line. Everything the page shows about the connection comes from Connection events.
 
-import { Connection, TRANSPORT_SSE, withAccessToken } from './connection.js';
+import { Connection, TRANSPORT_SSE, authHeaders } from './connection.js';
 import { Board } from './board.js';
 import { formatCount } from './format.js';
 
@@ -117,7 +117,7 @@ async function loadSymbolSuggestions() {
   try {
     const ctl = new AbortController();
     const t = setTimeout(() => ctl.abort(), 5_000);
-    const res = await fetch(withAccessToken(new URL('/api/symbols', location.href)), { cache: 'no-store', signal: ctl.signal });
+    const res = await fetch(new URL('/api/symbols', location.href), { cache: 'no-store', signal: ctl.signal, headers: authHeaders() });
     clearTimeout(t);
     if (!res.ok) return;
     const symbols = await res.json();

@@ -142,11 +142,10 @@ export class Connection extends EventTarget {
     url.protocol = this.base.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('throttleMs', String(this.throttleMs));
     url.searchParams.set('policy', this.policy);
-    withAccessToken(url);
 
     let ws;
     try {
-      ws = new WebSocket(url, [PROTOCOL]);
+      ws = new WebSocket(url, webSocketProtocols());
     } catch (err) {
       // A blocked or malformed URL throws synchronously; treat it as a failed attempt.
       this.onWebSocketFailed(false, String(err));
@@ -347,11 +346,43 @@ function describeClose(code, reason) {
 }
 
 /**
- * With authentication on, the board is opened as /?access_token=<token>; browsers cannot put a bearer
- * header on WebSocket or EventSource requests, so the token travels in their query string too.
+ * With authentication on, the board is opened as /?access_token=<token>. The token is read once, kept in this
+ * module's memory only, and taken out of the address bar (and so out of the history and of any link copied
+ * from it) at once. A WebSocket carries it as a subprotocol, "bearer.<base64url token>", beside marketstream.v1
+ * (the gateway never selects it); an EventSource can carry nothing but its URL, so the SSE fallback sends it in
+ * the query, where the gateway masks it in its logs.
  */
+const accessToken = takeAccessTokenFromAddressBar();
+
+function takeAccessTokenFromAddressBar() {
+  const url = new URL(location.href);
+  const token = url.searchParams.get('access_token');
+  if (token) {
+    url.searchParams.delete('access_token');
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+  }
+  return token;
+}
+
+/** The subprotocols a WebSocket offers: marketstream.v1, and the token when there is one. */
+export function webSocketProtocols() {
+  return accessToken ? [PROTOCOL, `bearer.${base64Url(accessToken)}`] : [PROTOCOL];
+}
+
+function base64Url(text) {
+  const bytes = new TextEncoder().encode(text);
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** For an EventSource, which can send nothing else: the token in the URL's query. */
 export function withAccessToken(url) {
-  const token = new URLSearchParams(location.search).get('access_token');
-  if (token) url.searchParams.set('access_token', token);
+  if (accessToken) url.searchParams.set('access_token', accessToken);
   return url;
+}
+
+/** For fetch: the token as an Authorization header. */
+export function authHeaders() {
+  return accessToken ? { Authorization: `Bearer ${accessToken}` } : {};
 }
