@@ -57,6 +57,43 @@ public class ObservabilityTests
         await GatewayHost.Eventually(async () => await ReadyAsync(gateway) == HttpStatusCode.OK, "ready again", TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>
+    /// A client chooses its close code, so a label taken from it would let any client make a new time series per
+    /// code. Forty clients closing with 4100..4139 must leave the disconnects counter with its closed set of
+    /// labels, the forty counted under "client".
+    /// </summary>
+    [Fact]
+    public async Task Close_codes_chosen_by_clients_do_not_make_new_metric_series()
+    {
+        await using var gateway = await GatewayHost.StartAsync(("Feed:Simulator:Enabled", false));
+        for (var code = 4100; code < 4140; code++)
+        {
+            await using var client = await ProtocolClient.ConnectAsync(gateway.Address);
+            await client.ReceiveUntilAsync("hello");
+            await client.Socket.CloseAsync((System.Net.WebSockets.WebSocketCloseStatus)code, "bye", CancellationToken.None);
+        }
+
+        Dictionary<string, double> series = [];
+        await GatewayHost.Eventually(async () =>
+        {
+            series = await ScrapeAsync(gateway);
+            return series.GetValueOrDefault("marketstream_gateway_disconnects_total{code=\"client\"}") == 40;
+        }, "forty disconnects counted under code=\"client\"");
+
+        var codes = series.Keys.Where(k => k.StartsWith("marketstream_gateway_disconnects_total{", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(["marketstream_gateway_disconnects_total{code=\"client\"}"], codes);
+        Assert.DoesNotContain(series.Keys, k => k.Contains("41", StringComparison.Ordinal) && k.Contains("code=", StringComparison.Ordinal));
+
+        // Codes the protocol names keep their own label.
+        await using (var normal = await ProtocolClient.ConnectAsync(gateway.Address))
+        {
+            await normal.ReceiveUntilAsync("hello");
+            await normal.Socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+        }
+
+        await GatewayHost.Eventually(async () => (await ScrapeAsync(gateway)).GetValueOrDefault("marketstream_gateway_disconnects_total{code=\"1000\"}") == 1, "a 1000 counted as such");
+    }
+
     private static async Task<HttpStatusCode> ReadyAsync(GatewayHost gateway) =>
         (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode;
 

@@ -1,11 +1,12 @@
 using System.Diagnostics.Metrics;
 using MarketStream.Contracts;
+using MarketStream.Gateway.Telemetry;
 
 namespace MarketStream.Gateway.Streaming;
 
 /// <summary>
-/// Instruments of the streaming side, on the <c>MarketStream.Gateway</c> meter. Tags come from small closed
-/// sets (policy, close code, message type); never a symbol or a session. Counters are also kept as plain
+/// Instruments of the streaming side, on the <c>MarketStream.Gateway</c> meter. Tags come from closed sets
+/// (policy, close code, message type), all made by <see cref="MetricTags"/>; never a symbol or a session. Counters are also kept as plain
 /// longs for tests and diagnostics.
 /// </summary>
 public sealed class GatewayStats
@@ -37,7 +38,7 @@ public sealed class GatewayStats
         bytes = meter.CreateCounter<long>("marketstream.gateway.bytes_sent", "By", "Payload bytes sent to clients.");
         conflated = meter.CreateCounter<long>("marketstream.gateway.quotes_conflated", "{quote}", "Quotes replaced by a newer one before they were sent (policy conflate).");
         dropped = meter.CreateCounter<long>("marketstream.gateway.quotes_dropped", "{quote}", "Quotes discarded by a drop policy, by policy.");
-        disconnects = meter.CreateCounter<long>("marketstream.gateway.disconnects", "{connection}", "Closed connections, by close code.");
+        disconnects = meter.CreateCounter<long>("marketstream.gateway.disconnects", "{connection}", "Closed connections, by close code (codes the protocol does not name, chosen by clients, count as \"client\").");
         sendDuration = meter.CreateHistogram<double>("marketstream.gateway.send_duration", "s", "Time to hand one frame to the transport.");
         tickToSend = meter.CreateHistogram<double>("marketstream.gateway.tick_to_send_latency", "s", "Per updates frame: from the event time (ts) of the oldest quote it carries to the frame being handed to the transport.");
     }
@@ -55,10 +56,10 @@ public sealed class GatewayStats
     internal void ConnectionClosed(int closeCode)
     {
         Interlocked.Decrement(ref connections);
-        disconnects.Add(1, new KeyValuePair<string, object?>("code", closeCode));
+        disconnects.Add(1, MetricTags.CloseCode(closeCode));
     }
 
-    internal void ConnectionRefused() => disconnects.Add(1, new KeyValuePair<string, object?>("code", CloseCodes.TryAgainLater));
+    internal void ConnectionRefused() => disconnects.Add(1, MetricTags.CloseCode(CloseCodes.TryAgainLater));
 
     /// <summary>One message handed to the transport.</summary>
     internal void FrameSent(string type, int byteCount, TimeSpan duration)
@@ -66,7 +67,7 @@ public sealed class GatewayStats
         // Instruments nobody listens to cost nothing: no tag list, no clock arithmetic.
         if (frames.Enabled)
         {
-            frames.Add(1, new KeyValuePair<string, object?>("type", type));
+            frames.Add(1, MetricTags.MessageType(type));
         }
 
         if (bytes.Enabled)
@@ -112,6 +113,6 @@ public sealed class GatewayStats
     internal void QuoteDropped(DeliveryPolicy policy)
     {
         Interlocked.Increment(ref quotesDropped);
-        dropped.Add(1, new KeyValuePair<string, object?>("policy", policy.Name()));
+        dropped.Add(1, MetricTags.Policy(policy));
     }
 }
