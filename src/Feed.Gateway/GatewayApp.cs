@@ -24,6 +24,7 @@ public static class GatewayApp
             Args = args,
             ContentRootPath = File.Exists(Path.Combine(AppContext.BaseDirectory, "wwwroot", "index.html")) ? AppContext.BaseDirectory : null,
         });
+        builder.Configuration.AddListSettings(builder.Configuration);
         if (!HasConfiguredEndpoints(builder.Configuration))
         {
             builder.WebHost.UseUrls(DefaultUrl);

@@ -27,6 +27,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--partitions"] = "Feed:Embedded:Partitions",
     ["--brokers"] = "Feed:Embedded:Brokers",
 });
+builder.Configuration.AddListSettings(builder.Configuration);
 builder.Services.AddMarketSimulator(builder.Configuration);
 
 // This command exists to simulate: on whatever cluster it is pointed at.
