@@ -8,7 +8,7 @@ if (DevTokenCommand.IsInvocation(args))
         .SetBasePath(AppContext.BaseDirectory)
         .AddJsonFile("appsettings.json", optional: true)
         .AddEnvironmentVariables()
-        .AddCommandLine(args[1..])
+        .AddCommandLine([.. args.Skip(1).Where(DevTokenCommand.IsSetting)])
         .Build();
     return DevTokenCommand.Run(args, configuration, Console.Out, Console.Error);
 }

@@ -187,6 +187,23 @@ public class SecurityTests
         Assert.Equal("marketstream-tests", token.Issuer);
     }
 
+    [Fact]
+    public void The_dev_token_command_prints_usage_and_refuses_unknown_options()
+    {
+        var help = new StringWriter();
+        Assert.Equal(0, DevTokenCommand.Run(["token", "--help"], Settings(), help, TextWriter.Null));
+        Assert.Contains("token [options]", help.ToString(), StringComparison.Ordinal);
+
+        var error = new StringWriter();
+        var output = new StringWriter();
+        Assert.NotEqual(0, DevTokenCommand.Run(["token", "--symbol", "AAPL"], Settings(), output, error));
+        Assert.Contains("--symbol", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("eyJ", output.ToString(), StringComparison.Ordinal);
+
+        Assert.NotEqual(0, DevTokenCommand.Run(["token", "--minutes", "soon"], Settings(), TextWriter.Null, TextWriter.Null));
+        Assert.NotEqual(0, DevTokenCommand.Run(["token", "--minutes", "0"], Settings(), TextWriter.Null, TextWriter.Null));
+    }
+
     private static IConfiguration Settings(string signingKey = Key) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
     {
         ["Feed:Auth:Issuer"] = "marketstream-tests",

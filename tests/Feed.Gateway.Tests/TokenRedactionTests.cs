@@ -94,6 +94,7 @@ public class TokenRedactionTests
             ("OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION", "true")];
         await using (var gateway = await GatewayHost.StartAsync(b => b.Logging.AddProvider(logs), settings))
         {
+            await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 3), "quotes for the three simulated symbols");
             await using (var ws = await ProtocolClient.ConnectAsync(gateway.Address, $"access_token={token}&throttleMs=0"))
             {
                 await ws.ReceiveUntilAsync("hello");

@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 using System.Security.Claims;
 using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -21,10 +21,37 @@ public static class DevTokenCommand
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
+
+        var symbolsOption = new Option<string>("--symbols") { Description = "comma-separated symbol patterns the token entitles (AAPL, FX:*, *)", DefaultValueFactory = _ => "*" };
+        var subjectOption = new Option<string>("--subject") { Description = "the token's subject (a user id)", DefaultValueFactory = _ => "dev-user" };
+        var minutesOption = new Option<int>("--minutes") { Description = "lifetime in minutes", DefaultValueFactory = _ => 60 };
+        var command = new Command("token", "Mints a development token signed with Feed:Auth:SigningKey for Feed:Auth:Issuer and Audience; "
+            + "settings in their configuration form (--Feed:Auth:SigningKey=...) are read from the command line too.")
+        {
+            symbolsOption, subjectOption, minutesOption,
+        };
+        command.SetAction(parse => Mint(configuration, parse.GetValue(symbolsOption)!, parse.GetValue(subjectOption)!, parse.GetValue(minutesOption), output, error));
+
+        // Configuration settings (--Section:Key=value) were read into configuration already.
+        var root = new RootCommand("The MarketStream gateway; run it without a command to serve.") { command };
+        var parse = root.Parse(args.Where(a => !IsSetting(a)).ToArray());
+        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    /// <summary>--Section:Key=value: a configuration setting, as the command-line configuration provider reads it.</summary>
+    public static bool IsSetting(string arg) =>
+        arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf('=', StringComparison.Ordinal) is > 2 and var equals
+        && arg.AsSpan(2, equals - 2).Contains(':');
+
+    private static int Mint(IConfiguration configuration, string symbols, string subject, int minutes, TextWriter output, TextWriter error)
+    {
+        if (minutes is < 1 or > 525_600)
+        {
+            error.WriteLine("token: --minutes must be between 1 and 525600.");
+            return 2;
+        }
+
         var auth = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
-        var symbols = Value(args, "--symbols") ?? "*";
-        var subject = Value(args, "--subject") ?? "dev-user";
-        var minutes = int.TryParse(Value(args, "--minutes"), NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : 60;
         if (string.IsNullOrEmpty(auth.SigningKey) || Encoding.UTF8.GetByteCount(auth.SigningKey) < 32
             || string.IsNullOrEmpty(auth.Issuer) || string.IsNullOrEmpty(auth.Audience))
         {
@@ -44,11 +71,5 @@ public static class DevTokenCommand
         });
         output.WriteLine(token);
         return 0;
-    }
-
-    private static string? Value(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }
