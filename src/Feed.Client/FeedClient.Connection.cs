@@ -78,6 +78,19 @@ public sealed partial class FeedClient
                 current = connection;
             }
 
+            // Another stream (another cluster, a recreated topic): its seq starts anew, so the last seq of each
+            // symbol from before would turn every new quote away. A gateway that tells no epoch changes nothing.
+            if (connection.Hello.Epoch is { } epoch)
+            {
+                if (streamEpoch is not null && streamEpoch != epoch)
+                {
+                    sequences.Reset();
+                    Counters.EpochChanged();
+                }
+
+                streamEpoch = epoch;
+            }
+
             symbols = [.. wanted];
             resend = requests.All();
         }

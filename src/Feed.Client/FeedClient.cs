@@ -23,6 +23,9 @@ public sealed partial class FeedClient : IAsyncDisposable
     private readonly Backoff backoff;
     private readonly QuoteBuffer buffer;
     private readonly SequenceFilter sequences = new();
+
+    // The epoch of the stream the last seq values came from; under the gate.
+    private string? streamEpoch;
     private readonly PendingRequests requests = new();
     private readonly CancellationTokenSource stopping = new();
     private readonly Lock gate = new();

@@ -9,6 +9,7 @@ public sealed class FeedClientCounters
     private long bufferDropped;
     private long connects;
     private long staleDetections;
+    private long epochChanges;
 
     /// <summary>Quotes received from the server (snapshots and updates), before any filtering.</summary>
     public long QuotesReceived => Interlocked.Read(ref received);
@@ -28,6 +29,9 @@ public sealed class FeedClientCounters
     /// <summary>Connections dropped because they went stale.</summary>
     public long StaleDetections => Interlocked.Read(ref staleDetections);
 
+    /// <summary>Times the stream's epoch changed between two connections (another cluster or a recreated topic): each reset the <c>seq</c> comparisons.</summary>
+    public long EpochChanges => Interlocked.Read(ref epochChanges);
+
     internal void QuoteReceived() => Interlocked.Increment(ref received);
 
     internal void QuoteNotNewer() => Interlocked.Increment(ref outOfOrder);
@@ -39,4 +43,6 @@ public sealed class FeedClientCounters
     internal void Connected() => Interlocked.Increment(ref connects);
 
     internal void StaleDetected() => Interlocked.Increment(ref staleDetections);
+
+    internal void EpochChanged() => Interlocked.Increment(ref epochChanges);
 }

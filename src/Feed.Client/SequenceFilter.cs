@@ -25,6 +25,15 @@ internal sealed class SequenceFilter
         }
     }
 
+    /// <summary>Forgets every symbol: the stream's epoch changed, so <c>seq</c> values of before compare with nothing now.</summary>
+    public void Reset()
+    {
+        lock (gate)
+        {
+            lastSeq.Clear();
+        }
+    }
+
     /// <summary>Forgets a symbol (on unsubscribe), so memory follows the subscriptions.</summary>
     public void Forget(string symbol)
     {

@@ -39,5 +39,8 @@ internal sealed class ServerMessage
 
     public int? HeartbeatMs { get; set; }
 
+    /// <summary><c>hello</c>'s stream epoch (an extension of v1): <c>seq</c> compares only within one epoch.</summary>
+    public string? Epoch { get; set; }
+
     public long? ServerTime { get; set; }
 }

@@ -49,6 +49,10 @@ internal static class ServerMessageParser
             {
                 message.SessionId = ReadString(ref reader);
             }
+            else if (reader.ValueTextEquals("epoch"u8))
+            {
+                message.Epoch = ReadString(ref reader);
+            }
             else if (reader.ValueTextEquals("policy"u8))
             {
                 message.Policy = ReadString(ref reader);

@@ -43,7 +43,8 @@ public static class ServerMessages
     /// </summary>
     public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static void Hello(Utf8JsonWriter writer, string sessionId, int throttleMs, DeliveryPolicy policy, int heartbeatMs, long serverTime)
+    /// <summary><c>hello</c>; <paramref name="epoch"/> (the stream <c>seq</c> belongs to, an extension of v1) is left out while unknown.</summary>
+    public static void Hello(Utf8JsonWriter writer, string sessionId, int throttleMs, DeliveryPolicy policy, int heartbeatMs, long serverTime, string? epoch = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -54,6 +55,11 @@ public static class ServerMessages
         writer.WriteString("policy"u8, policy.Name());
         writer.WriteNumber("heartbeatMs"u8, heartbeatMs);
         writer.WriteNumber("serverTime"u8, serverTime);
+        if (epoch is not null)
+        {
+            writer.WriteString("epoch"u8, epoch);
+        }
+
         writer.WriteEndObject();
     }
 

@@ -22,6 +22,7 @@ public static class IngestServiceCollectionExtensions
         services.TryAddSingleton<TickChannel>();
         services.TryAddSingleton<IngestStats>();
         services.TryAddSingleton<IngestStatus>();
+        services.TryAddSingleton<StreamEpoch>();
         services.AddHostedService<KafkaIngestWorker>();
         services.AddHostedService<BrokerMonitor>();
         services.AddMarketSimulator(configuration);

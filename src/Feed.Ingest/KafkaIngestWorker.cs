@@ -32,6 +32,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
     private readonly TickChannel channel;
     private readonly IngestStats stats;
     private readonly IngestStatus status;
+    private readonly StreamEpoch epoch;
     private readonly IHostApplicationLifetime lifetime;
     private readonly TimeProvider time;
     private readonly ILogger logger;
@@ -45,6 +46,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         TickChannel channel,
         IngestStats stats,
         IngestStatus status,
+        StreamEpoch epoch,
         IHostApplicationLifetime lifetime,
         TimeProvider time,
         ILogger<KafkaIngestWorker> logger)
@@ -55,6 +57,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         this.channel = channel;
         this.stats = stats;
         this.status = status;
+        this.epoch = epoch;
         this.lifetime = lifetime;
         this.time = time;
         this.logger = logger;
@@ -176,6 +179,8 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                     }
                 }
 
+                // The stream epoch, before any record is read: sessions tell it in their hello.
+                epoch.Set(StreamEpoch.From(ClusterId(), options.Topic));
                 consumer.Assign(assignment);
                 status.MarkBrokerContact(time.GetUtcNow());
                 LogAssigned(logger, options.Topic, partitions.Count, lookback);
@@ -191,6 +196,10 @@ public sealed partial class KafkaIngestWorker : BackgroundService
             }
         }
     }
+
+    /// <summary>The cluster's id; when it cannot be read (a broker too old to report one), the bootstrap servers stand in.</summary>
+    private string ClusterId() =>
+        KafkaClusterId.Read(connection.Configure(new ClientConfig()), MetadataTimeout) is { Length: > 0 } id ? id : connection.BootstrapServers;
 
     private List<int> GetPartitions(IAdminClient admin)
     {

@@ -57,4 +57,62 @@ public class ReconnectTests
             }
         }
     }
+
+    /// <summary>
+    /// A gateway that comes back reading another cluster (a restarted embedded broker, a disaster-recovery
+    /// cluster) starts seq low again. Its hello tells a new epoch, and the client, instead of turning every new
+    /// quote away as older than what it had, starts comparing afresh; within the new epoch seq still only grows.
+    /// </summary>
+    [Fact]
+    public async Task Across_a_change_of_cluster_the_client_takes_the_new_stream_and_keeps_seq_order_within_it()
+    {
+        using var clusterA = EmbeddedKafkaCluster.Start();
+        clusterA.CreateTopic("market.ticks", 1);
+        await using var first = await TestGateway.StartAsync(
+            ("Feed:Kafka:BootstrapServers", clusterA.BootstrapServers), ("Feed:Simulator:Enabled", true),
+            ("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 2000));
+        var port = first.Port;
+        var client = new FeedClient(new FeedClientOptions { Endpoint = first.Address, ThrottleMs = 0, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(500) });
+        TestGateway? second = null;
+        try
+        {
+            await Wait.For(client.SubscribeAsync(["AAPL", "MSFT"]));
+            var before = await Wait.ReadUntil(client, q => q.Any(x => x.Symbol == "AAPL" && x.Seq > 2_000), "AAPL past seq 2000 on the first cluster");
+            await first.StopAsync();
+            while (client.TryRead(out var more))
+            {
+                before.Add(more);
+            }
+
+            var highest = before.Max(q => q.Seq);
+
+            using var clusterB = EmbeddedKafkaCluster.Start();
+            clusterB.CreateTopic("market.ticks", 1);
+            second = await TestGateway.StartAsync(port,
+                ("Feed:Kafka:BootstrapServers", clusterB.BootstrapServers), ("Feed:Simulator:Enabled", true),
+                ("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 100));
+            await Wait.Until(() => client.State == ConnectionState.Connected && client.Counters.Connects == 2, "the client to reconnect");
+
+            // New quotes are taken although their seq is far below what the first cluster reached...
+            var after = await Wait.ReadUntil(client, q => q.Count(x => x.Symbol == "AAPL") >= 3 && q.Any(x => x.Symbol == "MSFT"), "quotes from the second cluster");
+            Assert.All(after, q => Assert.True(q.Seq < highest, $"{q.Symbol} seq {q.Seq}: expected the second cluster's low seq"));
+            Assert.Equal(1, client.Counters.EpochChanges);
+
+            // ...and within the new epoch nothing older than what was delivered gets through.
+            foreach (var symbol in new[] { "AAPL", "MSFT" })
+            {
+                var seqs = after.Where(q => q.Symbol == symbol).Select(q => q.Seq).ToList();
+                Assert.Equal(seqs.Order(), seqs);
+                Assert.Equal(seqs.Count, seqs.Distinct().Count());
+            }
+        }
+        finally
+        {
+            await Wait.For(client.DisposeAsync());
+            if (second is not null)
+            {
+                await second.DisposeAsync();
+            }
+        }
+    }
 }

@@ -34,7 +34,8 @@ internal sealed class Session : IDisposable
         DeliveryPolicy policy,
         SendScheduler scheduler,
         Entitlements? entitlements = null,
-        DateTimeOffset? expiresAt = null)
+        DateTimeOffset? expiresAt = null,
+        string? epoch = null)
     {
         Id = Guid.NewGuid().ToString("N");
         sender = new SessionSender(Id, transport, options, stats, time, logger, throttleMs, scheduler.Assign());
@@ -45,7 +46,7 @@ internal sealed class Session : IDisposable
         // hello is the first message on every connection.
         lock (subscriptions.Gate)
         {
-            sender.EnqueueLocked("hello", w => ServerMessages.Hello(w, Id, throttleMs, policy, options.HeartbeatMs, ServerMessages.UnixMicros(time.GetUtcNow())));
+            sender.EnqueueLocked("hello", w => ServerMessages.Hello(w, Id, throttleMs, policy, options.HeartbeatMs, ServerMessages.UnixMicros(time.GetUtcNow()), epoch));
         }
 
         // A token's lifetime bounds the connection's: an expired token does not stream on.

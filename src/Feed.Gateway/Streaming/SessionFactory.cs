@@ -1,6 +1,7 @@
 using MarketStream.Contracts;
 using MarketStream.Gateway.Market;
 using MarketStream.Gateway.Security;
+using MarketStream.Ingest;
 using Microsoft.Extensions.Options;
 
 namespace MarketStream.Gateway.Streaming;
@@ -13,10 +14,11 @@ internal sealed class SessionFactory(
     IOptions<GatewayOptions> options,
     TimeProvider time,
     SendScheduler scheduler,
+    StreamEpoch epoch,
     ILoggerFactory loggerFactory)
 {
     private readonly ILogger logger = loggerFactory.CreateLogger<Session>();
 
     public Session Create(ISessionTransport transport, int throttleMs, DeliveryPolicy policy, ConnectionIdentity identity) =>
-        new(transport, state, index, options.Value, stats, time, logger, throttleMs, policy, scheduler, identity.Entitlements, identity.ExpiresAt);
+        new(transport, state, index, options.Value, stats, time, logger, throttleMs, policy, scheduler, identity.Entitlements, identity.ExpiresAt, epoch.Value);
 }

@@ -204,6 +204,14 @@ internal static partial class LibrdkafkaNative
 
     // ---- rdkafka.h -------------------------------------------------------------------------
 
+    /// <summary><c>char *rd_kafka_clusterid(rd_kafka_t *rk, int timeout_ms)</c>; free the result with <see cref="rd_kafka_mem_free"/>.</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial nint rd_kafka_clusterid(nint rk, int timeoutMs);
+
+    /// <summary><c>void rd_kafka_mem_free(rd_kafka_t *rk, void *ptr)</c></summary>
+    [LibraryImport(LibraryName)]
+    internal static partial void rd_kafka_mem_free(nint rk, nint ptr);
+
     /// <summary><c>int rd_kafka_version(void)</c></summary>
     [LibraryImport(LibraryName)]
     internal static partial int rd_kafka_version();

@@ -4,6 +4,7 @@ using MarketStream.Contracts;
 using MarketStream.Gateway.Market;
 using MarketStream.Gateway.Security;
 using MarketStream.Gateway.Streaming;
+using MarketStream.Ingest;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -63,7 +64,7 @@ public class SessionHostTests
             var options = Options.Create(new GatewayOptions { CloseTimeoutMs = 500 });
             Stats = new GatewayStats(services.GetRequiredService<IMeterFactory>(), Index);
             Registry = new SessionRegistry(options, Options.Create(new AuthOptions()), Stats, TimeProvider.System, NullLogger<SessionRegistry>.Instance);
-            var factory = new SessionFactory(new MarketState(), Index, Stats, options, TimeProvider.System, scheduler, NullLoggerFactory.Instance);
+            var factory = new SessionFactory(new MarketState(), Index, Stats, options, TimeProvider.System, scheduler, new StreamEpoch(), NullLoggerFactory.Instance);
             host = new SessionHost(factory, Registry, NullLogger<SessionHost>.Instance);
         }
 

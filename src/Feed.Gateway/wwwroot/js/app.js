@@ -55,7 +55,8 @@ function requestedTransport() {
 let watchlist = loadWatchlist();
 const settings = loadSettings();
 const counters = { frames: 0, quotes: 0, conflated: 0, dropped: 0 };
-let epoch = 0; // one per stream; lets the board tell a sequence restart from a lagging replica
+let epoch = 0; // one per connection; lets the board tell a sequence restart from a lagging replica
+let streamEpoch = null; // the gateway's stream epoch (hello.epoch), when it tells one
 
 const board = new Board($('rows'), { onRemove: removeSymbol });
 board.setSymbols(watchlist);
@@ -210,6 +211,7 @@ conn.addEventListener('message', (e) => {
   if (!msg.synthetic) counters.frames++;
   switch (msg.type) {
     case 'hello':
+      streamEpoch = msg.epoch ?? null;
       if (msg.sessionId) {
         setText('session', msg.sessionId.slice(0, 8));
         $('session').title = msg.sessionId;
@@ -229,7 +231,7 @@ conn.addEventListener('message', (e) => {
         counters.quotes++;
         counters.conflated += q.conflated ?? 0;
         counters.dropped += q.dropped ?? 0;
-        board.apply(q, epoch);
+        board.apply(q, epoch, streamEpoch);
       }
       break;
     case 'error':

@@ -64,22 +64,26 @@ export class Board {
   /**
    * Shows a quote if it is newer than the one shown.
    * @param {object} q  a quote as sent by the gateway
-   * @param {number} epoch  identifies the stream (one per connection) that delivered it
+   * @param {number} epoch  identifies the connection that delivered it (one per connection)
+   * @param {string|null} streamEpoch  the stream's epoch from the gateway's hello, when it tells one
    * @returns {boolean} whether it was applied
    */
-  apply(q, epoch) {
+  apply(q, epoch, streamEpoch = null) {
     const row = this.rows.get(q.symbol);
     if (!row) return false; // an update still in flight for a symbol just removed
     const s = row.state;
     if (s.seq !== undefined && !(q.seq > s.seq)) {
-      // Not newer: a replay, or a replica that lags behind the one we were on. One exception: the first
-      // quote of a new stream that is older by seq but newer by event time means the sequence started
-      // over (seq derives from Kafka offsets, and the log was recreated, as when a gateway running its
-      // embedded broker restarts). Holding on to the old seq would freeze the row forever.
-      const sequenceRestarted = s.epoch !== epoch && q.ts > s.ts;
+      // Not newer: a replay, or a replica that lags behind the one we were on, unless the sequence started
+      // over (seq derives from Kafka offsets: another cluster, or a recreated log). A gateway that tells its
+      // stream epoch says so; with one that does not, the first quote of a new connection that is older by
+      // seq but newer by event time is taken as a restart. Holding on to the old seq would freeze the row.
+      const sequenceRestarted = streamEpoch
+        ? s.stream !== undefined && s.stream !== streamEpoch
+        : s.epoch !== epoch && q.ts > s.ts;
       if (!sequenceRestarted) return false;
     }
     s.epoch = epoch;
+    s.stream = streamEpoch ?? undefined;
 
     const prev = { bid: s.bid, ask: s.ask, last: s.last };
     for (const key of ['seq', 'bid', 'ask', 'last', 'bidSize', 'askSize', 'lastSize', 'ts', 'venue']) {
