@@ -12,43 +12,13 @@ namespace MarketStream.Ingest;
 /// </summary>
 internal static class KafkaClusterId
 {
-    private const int ErrorBufferSize = 512;
-
     /// <summary>The cluster's id, or null if the brokers did not answer within <paramref name="timeout"/> or report none.</summary>
-    public static unsafe string? Read(ClientConfig config, TimeSpan timeout)
+    public static string? Read(ClientConfig config, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(config);
-        LibrdkafkaNative.EnsureLoaded();
-        var conf = LibrdkafkaNative.rd_kafka_conf_new();
-        if (conf == 0)
-        {
-            throw new InvalidOperationException("rd_kafka_conf_new returned NULL.");
-        }
 
-        var errstr = stackalloc byte[ErrorBufferSize];
-        try
-        {
-            // The .NET client's own settings (dotnet.*) mean nothing to librdkafka.
-            foreach (var (key, value) in config.Where(p => !p.Key.StartsWith("dotnet.", StringComparison.Ordinal)))
-            {
-                Set(conf, key, value, errstr);
-            }
-
-            Set(conf, "log_level", "4", errstr);
-        }
-        catch
-        {
-            LibrdkafkaNative.rd_kafka_conf_destroy(conf);
-            throw;
-        }
-
-        var handle = LibrdkafkaNative.rd_kafka_new(LibrdkafkaNative.ProducerType, conf, errstr, ErrorBufferSize);
-        if (handle == 0)
-        {
-            LibrdkafkaNative.rd_kafka_conf_destroy(conf);
-            throw new InvalidOperationException($"rd_kafka_new failed: {Marshal.PtrToStringUTF8((nint)errstr)}");
-        }
-
+        // The .NET client's own settings (dotnet.*) mean nothing to librdkafka.
+        var handle = LibrdkafkaNative.NewProducer(config.Where(p => !p.Key.StartsWith("dotnet.", StringComparison.Ordinal)).Append(new("log_level", "4")));
         try
         {
             var id = LibrdkafkaNative.rd_kafka_clusterid(handle, (int)timeout.TotalMilliseconds);
@@ -69,15 +39,6 @@ internal static class KafkaClusterId
         finally
         {
             LibrdkafkaNative.rd_kafka_destroy(handle);
-        }
-    }
-
-    private static unsafe void Set(nint conf, string name, string value, byte* errstr)
-    {
-        errstr[0] = 0;
-        if (LibrdkafkaNative.rd_kafka_conf_set(conf, name, value, errstr, ErrorBufferSize) != LibrdkafkaNative.ConfOk)
-        {
-            throw new InvalidOperationException($"rd_kafka_conf_set({name}) failed: {Marshal.PtrToStringUTF8((nint)errstr)}");
         }
     }
 }

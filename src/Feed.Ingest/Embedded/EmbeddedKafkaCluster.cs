@@ -267,52 +267,10 @@ public sealed class EmbeddedKafkaCluster : IDisposable
         }
     }
 
-    private static unsafe nint CreateOwnerHandle()
-    {
-        var conf = LibrdkafkaNative.rd_kafka_conf_new();
-        if (conf == 0)
-        {
-            throw new InvalidOperationException("rd_kafka_conf_new returned NULL.");
-        }
-
-        var errstr = stackalloc byte[ErrorBufferSize];
-        try
-        {
-            SetConf(conf, "client.id", "marketstream-embedded-kafka", errstr);
-
-            // Warnings and errors only: at notice level this handle would report on stderr that
-            // it has no bootstrap.servers, which is intended.
-            SetConf(conf, "log_level", "4", errstr);
-        }
-        catch
-        {
-            LibrdkafkaNative.rd_kafka_conf_destroy(conf);
-            throw;
-        }
-
-        var handle = LibrdkafkaNative.rd_kafka_new(LibrdkafkaNative.ProducerType, conf, errstr, ErrorBufferSize);
-        if (handle == 0)
-        {
-            // rd_kafka_new takes ownership of conf only on success.
-            LibrdkafkaNative.rd_kafka_conf_destroy(conf);
-            throw new InvalidOperationException($"rd_kafka_new failed: {ReadErrorString(errstr)}");
-        }
-
-        return handle;
-    }
-
-    private static unsafe void SetConf(nint conf, string name, string value, byte* errstr)
-    {
-        errstr[0] = 0;
-        var result = LibrdkafkaNative.rd_kafka_conf_set(conf, name, value, errstr, ErrorBufferSize);
-        if (result != LibrdkafkaNative.ConfOk)
-        {
-            throw new InvalidOperationException($"rd_kafka_conf_set({name}={value}) failed ({result}): {ReadErrorString(errstr)}");
-        }
-    }
-
-    private static unsafe string ReadErrorString(byte* errstr) =>
-        Marshal.PtrToStringUTF8((nint)errstr) ?? string.Empty;
+    private static nint CreateOwnerHandle() =>
+        // Warnings and errors only: at notice level this handle would report on stderr that it has no
+        // bootstrap.servers, which is intended.
+        LibrdkafkaNative.NewProducer([new("client.id", "marketstream-embedded-kafka"), new("log_level", "4")]);
 
     private static void ThrowOnError(int err, string what)
     {

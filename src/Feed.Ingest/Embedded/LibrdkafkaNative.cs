@@ -202,6 +202,47 @@ internal static partial class LibrdkafkaNative
         return false;
     }
 
+    /// <summary>A native producer handle made from <paramref name="settings"/>; destroy it with <see cref="rd_kafka_destroy"/>.</summary>
+    internal static unsafe nint NewProducer(IEnumerable<KeyValuePair<string, string>> settings)
+    {
+        EnsureLoaded();
+        const int ErrorBufferSize = 512;
+        var conf = rd_kafka_conf_new();
+        if (conf == 0)
+        {
+            throw new InvalidOperationException("rd_kafka_conf_new returned NULL.");
+        }
+
+        var errstr = stackalloc byte[ErrorBufferSize];
+        try
+        {
+            foreach (var (name, value) in settings)
+            {
+                errstr[0] = 0;
+                var result = rd_kafka_conf_set(conf, name, value, errstr, ErrorBufferSize);
+                if (result != ConfOk)
+                {
+                    throw new InvalidOperationException($"rd_kafka_conf_set({name}) failed ({result}): {Marshal.PtrToStringUTF8((nint)errstr)}");
+                }
+            }
+        }
+        catch
+        {
+            rd_kafka_conf_destroy(conf);
+            throw;
+        }
+
+        var handle = rd_kafka_new(ProducerType, conf, errstr, ErrorBufferSize);
+        if (handle == 0)
+        {
+            // rd_kafka_new takes ownership of conf only on success.
+            rd_kafka_conf_destroy(conf);
+            throw new InvalidOperationException($"rd_kafka_new failed: {Marshal.PtrToStringUTF8((nint)errstr)}");
+        }
+
+        return handle;
+    }
+
     // ---- rdkafka.h -------------------------------------------------------------------------
 
     /// <summary><c>char *rd_kafka_clusterid(rd_kafka_t *rk, int timeout_ms)</c>; free the result with <see cref="rd_kafka_mem_free"/>.</summary>
