@@ -31,17 +31,33 @@ public class LivenessAndShutdownTests
     [Fact]
     public async Task A_stale_connection_is_not_declared_before_the_stale_window()
     {
+        // heartbeatMs 2000 x StaleFactor 2.5: a 5 s window, on a clock the test moves.
         await using var server = await FakeFeedServer.StartSilentAsync(heartbeatMs: 2000);
-        var client = new FeedClient(new FeedClientOptions { Endpoint = server.Address });
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var client = new FeedClient(new FeedClientOptions { Endpoint = server.Address }, clock);
         var states = new StateRecorder(client);
         try
         {
             await Wait.For(client.ConnectAsync());
-            await Task.Delay(1500);
+            await Wait.Until(() => client.State == ConnectionState.Connected, "connected");
 
+            // Just inside the window, in the watchdog's own steps: still connected.
+            for (var elapsed = 0; elapsed < 4_900; elapsed += 700)
+            {
+                clock.Advance(TimeSpan.FromMilliseconds(Math.Min(700, 4_900 - elapsed)));
+            }
+
+            // A stale verdict would abort the socket from the watchdog's callback; give such an abort the time the
+            // second half of this test shows it needs to surface, then check there was none.
+            await Task.Delay(300);
             Assert.Equal(ConnectionState.Connected, client.State);
             Assert.Equal(0, client.Counters.StaleDetections);
             Assert.False(states.Saw(ConnectionState.Reconnecting));
+
+            // Past it: stale, and the client says so.
+            clock.Advance(TimeSpan.FromMilliseconds(1_500));
+            await Wait.Until(() => client.Counters.StaleDetections == 1, "the stale report once the window has passed");
+            Assert.True(states.Saw(ConnectionState.Reconnecting, DisconnectReason.Stale));
         }
         finally
         {

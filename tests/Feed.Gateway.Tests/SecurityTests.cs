@@ -165,7 +165,13 @@ public class SecurityTests
                     errors == SslPolicyErrors.None || (cert is not null && new X509Certificate2(cert).Thumbprint == thumbprint));
             Assert.Equal("hello", (await client.ReceiveAsync())!.Value.Type());
             await client.SendAsync("""{"op":"subscribe","symbols":["AAPL"]}""");
-            Assert.Equal("snapshot", (await client.ReceiveUntilAsync("snapshot")).Message.Type());
+            // Over TLS the stream is the same: the AAPL snapshot, then updates with its quotes.
+            await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 1), "a quote of AAPL");
+            var (snapshot, _) = await client.ReceiveUntilAsync("snapshot");
+            Assert.Equal(["AAPL"], snapshot.Quotes().Select(q => q.GetProperty("symbol").GetString()));
+            var (updates, _) = await client.ReceiveUntilAsync("updates");
+            Assert.All(updates.Quotes(), q => Assert.Equal("AAPL", q.GetProperty("symbol").GetString()));
+            Assert.NotEmpty(updates.Quotes());
         }
         finally
         {
