@@ -20,6 +20,11 @@ public sealed partial class FeedClient
             case ServerMessageType.Updates:
                 Deliver(message.Quotes, isSnapshot: false);
                 break;
+            case ServerMessageType.Status:
+                Raise(FeedStatusChanged, new FeedStatusChangedEventArgs(
+                    string.Equals(message.Feed, "stale", StringComparison.Ordinal),
+                    message.Since is { } since ? DateTimeOffset.UnixEpoch.AddTicks(since * 10) : null));
+                break;
             case ServerMessageType.Subscribed:
                 if (requests.Find(message.Id) is { Kind: RequestKind.Subscribe } subscribe)
                 {

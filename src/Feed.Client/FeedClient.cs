@@ -63,6 +63,12 @@ public sealed partial class FeedClient : IAsyncDisposable
     /// <summary>Raised on every change of <see cref="State"/>, from the client's connection loop. Handlers should be quick.</summary>
     public event EventHandler<ConnectionStateChangedEventArgs>? StateChanged;
 
+    /// <summary>
+    /// Raised when the gateway says its feed turned stale (nothing received from Kafka for a while, with Kafka
+    /// unreachable or behind: the prices held are frozen, not quiet) or live again. From the receive loop.
+    /// </summary>
+    public event EventHandler<FeedStatusChangedEventArgs>? FeedStatusChanged;
+
     /// <summary>Raised for server <c>error</c> messages no caller awaits (a failed resubscribe, an error without id).</summary>
     public event EventHandler<FeedRequestException>? ServerError;
 

@@ -13,6 +13,7 @@ internal enum ServerMessageType
     Pong,
     Heartbeat,
     Error,
+    Status,
 }
 
 /// <summary>One server message, with the fields of every type flattened (only those of its type are set).</summary>
@@ -38,6 +39,12 @@ internal sealed class ServerMessage
     public int? ThrottleMs { get; set; }
 
     public int? HeartbeatMs { get; set; }
+
+    /// <summary><c>status</c>'s <c>feed</c>: <c>stale</c> or <c>live</c>.</summary>
+    public string? Feed { get; set; }
+
+    /// <summary><c>status</c>'s <c>since</c> (Unix microseconds): the last tick the gateway received before the feed went stale.</summary>
+    public long? Since { get; set; }
 
     /// <summary><c>hello</c>'s stream epoch (an extension of v1): <c>seq</c> compares only within one epoch.</summary>
     public string? Epoch { get; set; }

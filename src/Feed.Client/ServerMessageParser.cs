@@ -53,6 +53,14 @@ internal static class ServerMessageParser
             {
                 message.Epoch = ReadString(ref reader);
             }
+            else if (reader.ValueTextEquals("feed"u8))
+            {
+                message.Feed = ReadString(ref reader);
+            }
+            else if (reader.ValueTextEquals("since"u8))
+            {
+                message.Since = ReadInt64(ref reader);
+            }
             else if (reader.ValueTextEquals("policy"u8))
             {
                 message.Policy = ReadString(ref reader);
@@ -92,6 +100,7 @@ internal static class ServerMessageParser
         if (reader.ValueTextEquals("error"u8)) { return ServerMessageType.Error; }
         if (reader.ValueTextEquals("hello"u8)) { return ServerMessageType.Hello; }
         if (reader.ValueTextEquals("pong"u8)) { return ServerMessageType.Pong; }
+        if (reader.ValueTextEquals("status"u8)) { return ServerMessageType.Status; }
         return ServerMessageType.Unknown;
     }
 

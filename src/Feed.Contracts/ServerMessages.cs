@@ -63,6 +63,24 @@ public static class ServerMessages
         writer.WriteEndObject();
     }
 
+    /// <summary>
+    /// <c>status</c> (an extension of v1): <c>{"type":"status","feed":"stale","since":…}</c> when the gateway has received
+    /// nothing for a while with Kafka unreachable or behind, <c>{"type":"status","feed":"live"}</c> when ticks flow again.
+    /// </summary>
+    public static void Status(Utf8JsonWriter writer, bool stale, long? sinceMicros)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, "status"u8);
+        writer.WriteString("feed"u8, stale ? "stale"u8 : "live"u8);
+        if (stale && sinceMicros is { } since)
+        {
+            writer.WriteNumber("since"u8, since);
+        }
+
+        writer.WriteEndObject();
+    }
+
     public static void Subscribed(Utf8JsonWriter writer, RequestId id, IEnumerable<string> symbols) =>
         SymbolsReply(writer, "subscribed"u8, id, symbols);
 

@@ -39,6 +39,14 @@ public sealed class KafkaOptions
     /// </summary>
     public int UnreachableGraceSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// How long the ingest may receive nothing, while the brokers are unreachable or the lag grows without progress,
+    /// before clients are told the feed is stale (a <c>status</c> message), in seconds. Defaults to 10: longer than a
+    /// broker's leader election, shorter than a trader's patience with frozen prices. A quiet market with reachable
+    /// brokers is never stale. 1 to 3,600.
+    /// </summary>
+    public int StaleAfterSeconds { get; set; } = 10;
+
     /// <summary>Client id shown in broker logs and quotas. Defaults to <c>marketstream-gateway</c>.</summary>
     public string ClientId { get; set; } = "marketstream-gateway";
 

@@ -23,6 +23,8 @@ public static class IngestServiceCollectionExtensions
         services.TryAddSingleton<IngestStats>();
         services.TryAddSingleton<IngestStatus>();
         services.TryAddSingleton<StreamEpoch>();
+        services.TryAddSingleton<FeedFreshness>();
+        services.AddHostedService(sp => sp.GetRequiredService<FeedFreshness>());
         services.AddHostedService<KafkaIngestWorker>();
         services.AddHostedService<BrokerMonitor>();
         services.AddMarketSimulator(configuration);
@@ -59,6 +61,7 @@ public static class IngestServiceCollectionExtensions
             .Validate(o => !string.IsNullOrWhiteSpace(o.Topic), "Feed:Kafka:Topic must not be empty.")
             .Validate(o => o.FetchWaitMaxMs is null or (>= 1 and <= 10_000), "Feed:Kafka:FetchWaitMaxMs must be between 1 and 10000.")
             .Validate(o => o.UnreachableGraceSeconds is >= 1 and <= 3600, "Feed:Kafka:UnreachableGraceSeconds must be between 1 and 3600.")
+            .Validate(o => o.StaleAfterSeconds is >= 1 and <= 3600, "Feed:Kafka:StaleAfterSeconds must be between 1 and 3600.")
             .Validate(o => o.LookbackMessages is >= 0 and <= 10_000_000, "Feed:Kafka:LookbackMessages must be between 0 and 10000000.")
             .Validate(o => o.UseEmbeddedBroker || o.BootstrapServers!.Split(',').All(s => s.Trim().Contains(':', StringComparison.Ordinal)),
                 "Feed:Kafka:BootstrapServers must be a comma-separated list of host:port.")

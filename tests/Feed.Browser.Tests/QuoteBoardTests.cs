@@ -153,6 +153,26 @@ public sealed class QuoteBoardTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_board_says_when_the_feed_is_stale_and_clears_it_when_ticks_flow_again()
+    {
+        await using var board = await BoardHarness.StartAsync(["--Feed:Kafka:StaleAfterSeconds=2", "--Feed:Kafka:UnreachableGraceSeconds=60"]);
+        await board.GotoAsync();
+        await board.WaitForStateAsync("connected");
+        await board.WaitForMovingPricesAsync("AAPL");
+        Assert.True(await board.Page.Locator("#feed-state").IsHiddenAsync());
+
+        var cluster = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<MarketStream.Ingest.KafkaConnection>(board.Gateway!.Services).Embedded!;
+        cluster.SetAllBrokersDown();
+        await board.WaitForAsync("!document.querySelector('#feed-state').hidden", "the stale feed shown", TimeSpan.FromSeconds(20));
+        Assert.StartsWith("Feed stale since", (await board.Page.Locator("#feed-label").TextContentAsync())?.Trim(), StringComparison.Ordinal);
+
+        cluster.SetAllBrokersUp();
+        await board.WaitForAsync("document.querySelector('#feed-state').hidden", "the stale feed cleared", TimeSpan.FromSeconds(30));
+        await board.WaitForMovingPricesAsync("AAPL");
+        Assert.Empty(board.PageErrors);
+    }
+
+    [Fact]
     public async Task Board_shows_live_prices_over_sse_when_the_transport_is_forced()
     {
         await using var board = await BoardHarness.StartAsync();

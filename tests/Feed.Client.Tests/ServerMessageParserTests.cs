@@ -20,6 +20,22 @@ public class ServerMessageParserTests
     }
 
     [Fact]
+    public void Status_and_the_hello_epoch_are_read()
+    {
+        var stale = Parse("""{"type":"status","feed":"stale","since":1795356633635123}""");
+        Assert.Equal(ServerMessageType.Status, stale.Type);
+        Assert.Equal("stale", stale.Feed);
+        Assert.Equal(1795356633635123, stale.Since);
+
+        var live = Parse("""{"type":"status","feed":"live"}""");
+        Assert.Equal("live", live.Feed);
+        Assert.Null(live.Since);
+
+        var hello = Parse("""{"type":"hello","protocol":"marketstream.v1","sessionId":"s","throttleMs":0,"policy":"conflate","heartbeatMs":5000,"serverTime":1,"epoch":"a16d75de89470d82"}""");
+        Assert.Equal("a16d75de89470d82", hello.Epoch);
+    }
+
+    [Fact]
     public void Unknown_fields_and_any_property_order_are_accepted()
     {
         var message = Parse("""{"extra":{"a":[1,2,{"b":null}]},"symbols":["AAPL"],"id":7,"type":"subscribed","later":"x"}""");

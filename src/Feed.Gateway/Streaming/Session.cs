@@ -1,6 +1,7 @@
 using MarketStream.Contracts;
 using MarketStream.Gateway.Market;
 using MarketStream.Gateway.Security;
+using MarketStream.Ingest;
 
 namespace MarketStream.Gateway.Streaming;
 
@@ -35,7 +36,8 @@ internal sealed class Session : IDisposable
         SendScheduler scheduler,
         Entitlements? entitlements = null,
         DateTimeOffset? expiresAt = null,
-        string? epoch = null)
+        string? epoch = null,
+        FeedState feed = default)
     {
         Id = Guid.NewGuid().ToString("N");
         sender = new SessionSender(Id, transport, options, stats, time, logger, throttleMs, scheduler.Assign());
@@ -47,6 +49,12 @@ internal sealed class Session : IDisposable
         lock (subscriptions.Gate)
         {
             sender.EnqueueLocked("hello", w => ServerMessages.Hello(w, Id, throttleMs, policy, options.HeartbeatMs, ServerMessages.UnixMicros(time.GetUtcNow()), epoch));
+
+            // Connecting while the feed is stale: said right after hello, so what the snapshot shows is not taken for live.
+            if (feed.IsStale)
+            {
+                TellFeedLocked(feed);
+            }
         }
 
         // A token's lifetime bounds the connection's: an expired token does not stream on.
@@ -103,6 +111,21 @@ internal sealed class Session : IDisposable
 
     /// <summary>A binary frame from the client (not part of the protocol).</summary>
     public void HandleBinaryFrame() => requests.HandleBinaryFrame();
+
+    /// <summary>Tells the client the feed turned stale or live again (a <c>status</c> message, in order with the rest).</summary>
+    public void TellFeed(FeedState feed)
+    {
+        lock (subscriptions.Gate)
+        {
+            TellFeedLocked(feed);
+        }
+    }
+
+    private void TellFeedLocked(FeedState feed)
+    {
+        long? since = feed.Since is { } at ? ServerMessages.UnixMicros(at) : null;
+        sender.EnqueueLocked("status", w => ServerMessages.Status(w, feed.IsStale, since));
+    }
 
     /// <summary>Starts an orderly close with <paramref name="code"/>.</summary>
     public void BeginClose(int code, string reason)

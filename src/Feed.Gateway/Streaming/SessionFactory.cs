@@ -15,10 +15,11 @@ internal sealed class SessionFactory(
     TimeProvider time,
     SendScheduler scheduler,
     StreamEpoch epoch,
-    ILoggerFactory loggerFactory)
+    ILoggerFactory loggerFactory,
+    FeedFreshness? freshness = null)
 {
     private readonly ILogger logger = loggerFactory.CreateLogger<Session>();
 
     public Session Create(ISessionTransport transport, int throttleMs, DeliveryPolicy policy, ConnectionIdentity identity) =>
-        new(transport, state, index, options.Value, stats, time, logger, throttleMs, policy, scheduler, identity.Entitlements, identity.ExpiresAt, epoch.Value);
+        new(transport, state, index, options.Value, stats, time, logger, throttleMs, policy, scheduler, identity.Entitlements, identity.ExpiresAt, epoch.Value, freshness?.State ?? default);
 }

@@ -48,6 +48,7 @@ public static class StreamingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<SessionRegistry>());
         services.AddSingleton(sp => new SendScheduler(sp.GetRequiredService<TimeProvider>(), SendScheduler.DefaultThreads));
         services.AddSingleton<SessionFactory>();
+        services.AddHostedService<FeedStatusBroadcaster>();
         services.AddSingleton<SessionHost>();
         services.AddSingleton<WebSocketEndpoint>();
         services.AddSingleton<SseEndpoint>();

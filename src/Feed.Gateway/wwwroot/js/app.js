@@ -199,7 +199,18 @@ function renderState() {
   policySelect.title = policySelect.disabled ? 'SSE always uses conflate' : 'Drop policy of this connection';
 }
 
+/** The gateway's word on its feed: stale (frozen prices, since the last tick it received) or live again. */
+function showFeedStatus(msg) {
+  const stale = msg?.feed === 'stale';
+  $('feed-state').hidden = !stale;
+  if (stale) {
+    const since = typeof msg.since === 'number' ? new Date(msg.since / 1000).toLocaleTimeString() : null;
+    setText('feed-label', since ? `Feed stale since ${since}` : 'Feed stale');
+  }
+}
+
 conn.addEventListener('session', (e) => {
+  showFeedStatus(null); // a new stream: its hello is followed by a status if the feed is still stale
   epoch++;
   setText('session', e.detail.sessionId ? e.detail.sessionId.slice(0, 8) : '\u2014');
   $('session').title = e.detail.sessionId ?? '';
@@ -233,6 +244,9 @@ conn.addEventListener('message', (e) => {
         counters.dropped += q.dropped ?? 0;
         board.apply(q, epoch, streamEpoch);
       }
+      break;
+    case 'status':
+      showFeedStatus(msg);
       break;
     case 'error':
       onServerError(msg);

@@ -241,7 +241,7 @@ export class Connection extends EventTarget {
       if (msg.type === undefined) msg.type = type;
       this.onServerMessage(msg);
     };
-    for (const type of ['hello', 'subscribed', 'snapshot', 'updates', 'heartbeat']) es.addEventListener(type, onData(type));
+    for (const type of ['hello', 'subscribed', 'snapshot', 'updates', 'heartbeat', 'status']) es.addEventListener(type, onData(type));
     // Some servers send the stream's first bytes only with the first event; opening is progress already.
     es.onopen = () => { this.lastReceived = performance.now(); };
     es.onerror = (e) => {
