@@ -79,6 +79,9 @@ public class ReconnectTests
             await Wait.For(client.SubscribeAsync(["AAPL", "MSFT"]));
             var before = await Wait.ReadUntil(client, q => q.Any(x => x.Symbol == "AAPL" && x.Seq > 2_000), "AAPL past seq 2000 on the first cluster");
             await first.StopAsync();
+
+            // Once the client has seen the connection end, everything the first cluster sent is in its buffer.
+            await Wait.Until(() => client.State != ConnectionState.Connected, "the client to see the first gateway go");
             while (client.TryRead(out var more))
             {
                 before.Add(more);
