@@ -19,7 +19,8 @@ public class ObservabilityTests
         await GatewayHost.Eventually(async () =>
         {
             first = await ScrapeAsync(gateway);
-            return first.Value("marketstream_gateway_connections") == 1 && first.Value("marketstream_gateway_subscriptions") == 5;
+            // Not Value(): a scrape taken before the first collection holds no series yet, and that is worth a retry.
+            return first.GetValueOrDefault("marketstream_gateway_connections") == 1 && first.GetValueOrDefault("marketstream_gateway_subscriptions") == 5;
         }, "the connection and its five subscriptions to show in /metrics");
 
         Dictionary<string, double> later = first;
@@ -27,7 +28,7 @@ public class ObservabilityTests
         {
             later = await ScrapeAsync(gateway);
             return later.ContainsKey("marketstream_gateway_quotes_dropped_total{policy=\"drop-oldest\"}")
-                && later.Value("marketstream_ingest_ticks_consumed_total") > first.Value("marketstream_ingest_ticks_consumed_total");
+                && later.GetValueOrDefault("marketstream_ingest_ticks_consumed_total") > first.Value("marketstream_ingest_ticks_consumed_total");
         }, "ticks consumed to grow and the stalled drop-oldest client to drop quotes", TimeSpan.FromSeconds(30));
 
         Assert.True(later.Value("marketstream_gateway_quotes_dropped_total{policy=\"drop-oldest\"}") > 0);
