@@ -66,18 +66,32 @@ public class ReconnectTests
     [Fact]
     public async Task Across_a_change_of_cluster_the_client_takes_the_new_stream_and_keeps_seq_order_within_it()
     {
+        const int History = 30_000;
         using var clusterA = EmbeddedKafkaCluster.Start();
         clusterA.CreateTopic("market.ticks", 1);
+
+        // A long history on the first cluster (records of another symbol), so its seq is far above anything the
+        // second cluster's simulator reaches during the test (it starts with a burst of a few thousand ticks).
+        using (var producer = new Confluent.Kafka.ProducerBuilder<string, string>(new Confluent.Kafka.ProducerConfig { BootstrapServers = clusterA.BootstrapServers, LingerMs = 5 }).Build())
+        {
+            for (var i = 0; i < History; i++)
+            {
+                producer.Produce("market.ticks", new Confluent.Kafka.Message<string, string> { Key = "HIST", Value = "{\"symbol\":\"HIST\",\"ts\":1,\"last\":1.5}" });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+
         await using var first = await TestGateway.StartAsync(
             ("Feed:Kafka:BootstrapServers", clusterA.BootstrapServers), ("Feed:Simulator:Enabled", true),
-            ("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 2000));
+            ("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 500));
         var port = first.Port;
         var client = new FeedClient(new FeedClientOptions { Endpoint = first.Address, ThrottleMs = 0, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(500) });
         TestGateway? second = null;
         try
         {
             await Wait.For(client.SubscribeAsync(["AAPL", "MSFT"]));
-            var before = await Wait.ReadUntil(client, q => q.Any(x => x.Symbol == "AAPL" && x.Seq > 2_000), "AAPL past seq 2000 on the first cluster");
+            var before = await Wait.ReadUntil(client, q => q.Count(x => x.Symbol == "AAPL" && x.Seq > History) >= 3, "AAPL quotes on the first cluster");
             await first.StopAsync();
             var firstStoppedAt = MarketStream.Contracts.ServerMessages.UnixMicros(DateTimeOffset.UtcNow);
 
