@@ -26,6 +26,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan LagInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan EpochAtStartTimeout = TimeSpan.FromSeconds(3);
 
     private readonly KafkaConnection connection;
     private readonly KafkaOptions options;
@@ -63,6 +64,29 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         this.logger = logger;
         brokerErrorLog = new LogThrottle(time, TimeSpan.FromSeconds(5));
         rejectLog = new LogThrottle(time, TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>
+    /// Reads the stream epoch before the gateway starts taking connections (hosted services start before the
+    /// server listens), so even a client that connects at once gets it in its hello. A cluster that does not
+    /// answer within a few seconds does not hold the start up: the epoch is then set when the partitions are
+    /// assigned.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (KafkaClusterId.Read(connection.Configure(new ClientConfig()), EpochAtStartTimeout) is { Length: > 0 } id)
+            {
+                epoch.Set(StreamEpoch.From(id, options.Topic));
+            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            LogEpochDeferred(logger, ex.Message);
+        }
+
+        return base.StartAsync(cancellationToken);
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -364,6 +388,9 @@ public sealed partial class KafkaIngestWorker : BackgroundService
 
         return ActivityContext.TryParse(Encoding.ASCII.GetString(bytes), null, out var context) ? context : default;
     }
+
+    [LoggerMessage(EventId = 209, Level = LogLevel.Debug, Message = "The stream epoch is read when the partitions are assigned: {Reason}")]
+    private static partial void LogEpochDeferred(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Assigned all {Partitions} partitions of {Topic}; warming up from {Lookback} records of look-back")]
     private static partial void LogAssigned(ILogger logger, string topic, int partitions, long lookback);
