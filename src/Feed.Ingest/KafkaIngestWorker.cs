@@ -203,8 +203,12 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                     }
                 }
 
-                // The stream epoch, before any record is read: sessions tell it in their hello.
-                epoch.Set(StreamEpoch.From(ClusterId(), options.Topic));
+                // The stream epoch, before any record is read, if the start could not read it: sessions tell it in their hello.
+                if (epoch.Value is null)
+                {
+                    epoch.Set(StreamEpoch.From(ClusterId(), options.Topic));
+                }
+
                 consumer.Assign(assignment);
                 status.MarkBrokerContact(time.GetUtcNow());
                 LogAssigned(logger, options.Topic, partitions.Count, lookback);

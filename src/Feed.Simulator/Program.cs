@@ -32,7 +32,7 @@ var root = new RootCommand("Feeds simulated market ticks into a Kafka cluster, o
 
 // Settings in their configuration form go to configuration; everything else is parsed here, and anything this
 // command does not know is an error, not silently ignored.
-var settings = args.Where(IsSetting).ToArray();
+var settings = args.Where(CommandLineSettings.IsSetting).ToArray();
 root.SetAction((parse, ct) =>
 {
     var chosen = new Dictionary<string, string?>();
@@ -55,12 +55,7 @@ root.SetAction((parse, ct) =>
     return RunAsync(settings, chosen, parse.GetValue(exitOnStdinClose), ct);
 });
 
-return await root.Parse(args.Where(a => !IsSetting(a)).ToArray()).InvokeAsync().ConfigureAwait(false);
-
-// --Section:Key=value: a configuration setting, as ASP.NET Core's command-line configuration reads it.
-static bool IsSetting(string arg) =>
-    arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf('=', StringComparison.Ordinal) is > 2 and var equals
-    && arg.AsSpan(2, equals - 2).Contains(':');
+return await root.Parse(args.Where(a => !CommandLineSettings.IsSetting(a)).ToArray()).InvokeAsync().ConfigureAwait(false);
 
 static async Task<int> RunAsync(string[] settings, Dictionary<string, string?> chosen, bool exitOnStdinClose, CancellationToken ct)
 {

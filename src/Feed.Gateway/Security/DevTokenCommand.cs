@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Claims;
 using System.Text;
+using MarketStream.Ingest;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -34,14 +35,9 @@ public static class DevTokenCommand
 
         // Configuration settings (--Section:Key=value) were read into configuration already.
         var root = new RootCommand("The MarketStream gateway; run it without a command to serve.") { command };
-        var parse = root.Parse(args.Where(a => !IsSetting(a)).ToArray());
+        var parse = root.Parse(args.Where(a => !CommandLineSettings.IsSetting(a)).ToArray());
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
-
-    /// <summary>--Section:Key=value: a configuration setting, as the command-line configuration provider reads it.</summary>
-    public static bool IsSetting(string arg) =>
-        arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf('=', StringComparison.Ordinal) is > 2 and var equals
-        && arg.AsSpan(2, equals - 2).Contains(':');
 
     private static int Mint(IConfiguration configuration, string symbols, string subject, int minutes, TextWriter output, TextWriter error)
     {
