@@ -17,6 +17,12 @@ public static class CloseCodes
 {
     public const int Normal = 1000;
     public const int GoingAway = 1001;
+
+    /// <summary>A frame that breaks RFC 6455 (unmasked, reserved bits, a bad opcode or close code).</summary>
+    public const int ProtocolError = 1002;
+
+    /// <summary>A text frame (or a close reason) that is not valid UTF-8.</summary>
+    public const int InvalidPayloadData = 1007;
     public const int PolicyViolation = 1008;
     public const int MessageTooBig = 1009;
     public const int InternalError = 1011;

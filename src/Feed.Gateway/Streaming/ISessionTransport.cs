@@ -6,8 +6,34 @@ namespace MarketStream.Gateway.Streaming;
 /// </summary>
 internal interface ISessionTransport
 {
+    /// <summary>
+    /// Bytes the transport puts in front of a message (a WebSocket frame header). A sender that writes a message
+    /// into an array with this many bytes free just before it lets the transport frame it in place, without a
+    /// copy: the transport may overwrite those bytes.
+    /// </summary>
+    int FrameRoom => 0;
+
+    /// <summary>
+    /// The longest one send may go without completing before the peer is taken for dead (a WebSocket peer that
+    /// reads nothing for the keep-alive interval plus its timeout); infinite when the transport has no such bound.
+    /// </summary>
+    TimeSpan StallLimit => Timeout.InfiniteTimeSpan;
+
     /// <summary>Sends one protocol message (one UTF-8 JSON object) of the given type.</summary>
     ValueTask SendAsync(ReadOnlyMemory<byte> message, string type, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether the transport owes a frame of its own now (a WebSocket pong, a keep-alive ping), and otherwise how
+    /// long until it next will (infinite: not until something arrives). Asked by the sender on each turn.
+    /// </summary>
+    bool ControlDue(long timestamp, out TimeSpan untilNext)
+    {
+        untilNext = Timeout.InfiniteTimeSpan;
+        return false;
+    }
+
+    /// <summary>Sends what <see cref="ControlDue"/> said is owed; fails when the peer is taken for dead.</summary>
+    ValueTask SendControlAsync(long timestamp) => ValueTask.CompletedTask;
 
     /// <summary>Ends the connection in an orderly way with a protocol close code.</summary>
     ValueTask CloseAsync(int closeCode, string reason, CancellationToken cancellationToken);

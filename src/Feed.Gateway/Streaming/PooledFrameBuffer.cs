@@ -7,13 +7,18 @@ namespace MarketStream.Gateway.Streaming;
 /// right after the send: an idle connection holds no frame buffer at all, so memory per connection stays small
 /// when tens of thousands of them wait for ticks.
 /// </summary>
-internal sealed class PooledFrameBuffer : IBufferWriter<byte>
+/// <remarks>
+/// The first <c>room</c> bytes of each array are left free in front of the message, for the transport to frame it
+/// in place (<see cref="ISessionTransport.FrameRoom"/>).
+/// </remarks>
+internal sealed class PooledFrameBuffer(int room = 0) : IBufferWriter<byte>
 {
     private const int InitialSize = 4096;
+    private readonly int room = room;
     private byte[]? array;
-    private int written;
+    private int written = room;
 
-    public ReadOnlyMemory<byte> WrittenMemory => array is null ? ReadOnlyMemory<byte>.Empty : array.AsMemory(0, written);
+    public ReadOnlyMemory<byte> WrittenMemory => array is null ? ReadOnlyMemory<byte>.Empty : array.AsMemory(room, written - room);
 
     public void Advance(int count) => written += count;
 
@@ -38,7 +43,7 @@ internal sealed class PooledFrameBuffer : IBufferWriter<byte>
             array = null;
         }
 
-        written = 0;
+        written = room;
     }
 
     private void Ensure(int sizeHint)

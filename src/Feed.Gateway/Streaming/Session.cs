@@ -109,6 +109,9 @@ internal sealed class Session : IDisposable
     /// <summary>One text frame from the client.</summary>
     public void HandleFrame(ReadOnlySpan<byte> utf8) => requests.HandleFrame(utf8);
 
+    /// <summary>The transport owes a frame of its own (a pong): the sender sends it on its next turn, soon.</summary>
+    public void WakeSender() => sender.Wake();
+
     /// <summary>A binary frame from the client (not part of the protocol).</summary>
     public void HandleBinaryFrame() => requests.HandleBinaryFrame();
 

@@ -53,7 +53,7 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
 
     // Owned by the step.
     private List<OutgoingQuote>? batch;
-    private readonly PooledFrameBuffer frameBuffer = new();
+    private readonly PooledFrameBuffer frameBuffer;
     private long lastSentAt;
     private long sendStarted;
     private string sendType = string.Empty;
@@ -83,6 +83,7 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
         this.logger = logger;
         ThrottleMs = throttleMs;
         lastSentAt = time.GetTimestamp();
+        frameBuffer = new PooledFrameBuffer(transport.FrameRoom);
     }
 
     /// <summary>Connects the sender to the subscription state it sends from (made after it, as it signals the sender).</summary>
@@ -138,7 +139,7 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
             return;
         }
 
-        replies.Enqueue(Reply.Build(type, write));
+        replies.Enqueue(Reply.Build(type, write, transport.FrameRoom));
     }
 
     /// <summary>Starts an orderly close: the loop finishes its current message and owed replies, then closes with <paramref name="code"/>.</summary>
@@ -209,7 +210,11 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
                         return;
                     case Step.Reply:
                         sendQuotes = -1;
-                        send = StartSend(reply!.Value.Bytes, reply.Value.Type);
+                        send = StartSend(reply!.Value.Payload, reply.Value.Type);
+                        break;
+                    case Step.Control:
+                        sendQuotes = NotAMessage;
+                        send = transport.SendControlAsync(time.GetTimestamp());
                         break;
                     default:
                         sendQuotes = BuildUpdates(out sendOldestTs);
@@ -250,7 +255,25 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
     {
         try
         {
-            await send.ConfigureAwait(false);
+            // A peer that reads nothing at all for the transport's stall limit is taken for dead, as one that
+            // answers no ping is: it could otherwise hold its connection for ever under conflate.
+            var limit = transport.StallLimit;
+            if (limit == Timeout.InfiniteTimeSpan)
+            {
+                await send.ConfigureAwait(false);
+            }
+            else
+            {
+                try
+                {
+                    await send.AsTask().WaitAsync(limit, time).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    throw new IOException($"the peer read nothing for {limit.TotalSeconds:F0} s");
+                }
+            }
+
             EndSend();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -262,9 +285,13 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
         Requeue();
     }
 
+    // sendQuotes of a transport's own frame: not a protocol message, not counted.
+    private const int NotAMessage = -2;
+
     private enum Step
     {
         Reply,
+        Control,
         Updates,
         Wait,
         Finish,
@@ -305,6 +332,11 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
                 return Step.Finish;
             }
 
+            if (transport.ControlDue(now, out var untilControl))
+            {
+                return Step.Control;
+            }
+
             if (untilThrottle <= TimeSpan.Zero && (conflatedTicks = TakeOrPark()) >= 0)
             {
                 return Step.Updates;
@@ -312,13 +344,18 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
 
             if (untilHeartbeat <= TimeSpan.Zero)
             {
-                reply = Reply.Build("heartbeat", w => ServerMessages.Heartbeat(w, Now()));
+                reply = Reply.Build("heartbeat", w => ServerMessages.Heartbeat(w, Now()), transport.FrameRoom);
                 return Step.Reply;
             }
 
             // Within the throttle: wait until it expires, then look (quotes are read when the frame is due, not
             // handed over per tick). Parked: wait until a tick wakes the sender, or the heartbeat is due.
             var wait = untilThrottle > TimeSpan.Zero && untilThrottle < untilHeartbeat ? untilThrottle : untilHeartbeat;
+            if (untilControl != Timeout.InfiniteTimeSpan && untilControl < wait)
+            {
+                wait = untilControl;
+            }
+
             due = now + (long)(wait.TotalSeconds * time.TimestampFrequency);
             return Step.Wait;
         }
@@ -469,6 +506,11 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
     /// <summary>The message in flight has been handed over: counts it (and, for updates, its quotes) and frees its buffer.</summary>
     private void EndSend()
     {
+        if (sendQuotes == NotAMessage)
+        {
+            return;
+        }
+
         lastSentAt = time.GetTimestamp();
         stats.FrameSent(sendType, sendBytes, time.GetElapsedTime(sendStarted, lastSentAt));
         if (sendQuotes >= 0)
@@ -502,9 +544,10 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
     }
 
     /// <summary>A reply, serialized when queued (it reflects the state at the time of the request).</summary>
-    private readonly record struct Reply(byte[] Bytes, string Type)
+    private readonly record struct Reply(ReadOnlyMemory<byte> Payload, string Type)
     {
-        public static Reply Build(string type, Action<Utf8JsonWriter> write)
+        /// <summary>Serialises the reply into an array with <paramref name="room"/> bytes free in front, for the transport's framing.</summary>
+        public static Reply Build(string type, Action<Utf8JsonWriter> write, int room)
         {
             var buffer = new ArrayBufferWriter<byte>(256);
             using (var writer = new Utf8JsonWriter(buffer, ServerMessages.WriterOptions))
@@ -512,7 +555,9 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
                 write(writer);
             }
 
-            return new Reply(buffer.WrittenSpan.ToArray(), type);
+            var bytes = new byte[room + buffer.WrittenCount];
+            buffer.WrittenSpan.CopyTo(bytes.AsSpan(room));
+            return new Reply(bytes.AsMemory(room), type);
         }
     }
 

@@ -59,12 +59,6 @@ public static class StreamingExtensions
     public static WebApplication MapMarketStreamWebSocket(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        app.UseWebSockets(new WebSocketOptions
-        {
-            KeepAliveInterval = options.KeepAliveIntervalMs == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(options.KeepAliveIntervalMs),
-            KeepAliveTimeout = options.KeepAliveTimeoutMs == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(options.KeepAliveTimeoutMs),
-        });
         var endpoint = app.Services.GetRequiredService<WebSocketEndpoint>();
         app.Map("/ws", endpoint.HandleAsync).RequireStreamAuthorization(app.Services);
         app.MapGet("/sse", app.Services.GetRequiredService<SseEndpoint>().HandleAsync).RequireStreamAuthorization(app.Services);

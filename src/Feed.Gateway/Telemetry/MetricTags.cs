@@ -21,7 +21,7 @@ internal static class MetricTags
     // The codes the protocol gives a meaning (PROTOCOL.md section 7); a client's 1000 or 1001 is one of them too.
     private static readonly Dictionary<int, KeyValuePair<string, object?>> CloseCodeTags = new[]
     {
-        CloseCodes.Normal, CloseCodes.GoingAway, CloseCodes.Abnormal, CloseCodes.PolicyViolation, CloseCodes.MessageTooBig,
+        CloseCodes.Normal, CloseCodes.GoingAway, CloseCodes.ProtocolError, CloseCodes.Abnormal, CloseCodes.InvalidPayloadData, CloseCodes.PolicyViolation, CloseCodes.MessageTooBig,
         CloseCodes.InternalError, CloseCodes.TryAgainLater, CloseCodes.SlowConsumer, CloseCodes.TooManyRequests,
     }.ToDictionary(c => c, c => new KeyValuePair<string, object?>("code", c.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
