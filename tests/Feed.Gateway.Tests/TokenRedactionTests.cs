@@ -89,9 +89,12 @@ public class TokenRedactionTests
         var token = SecurityTests.Token("*");
         var rejected = SecurityTests.Token("*", signingKey: "another-signing-key-that-is-32-bytes-or-more");
         (string, object)[] settings = [.. SecurityTests.AuthOn, ("Logging:LogLevel:Default", "Trace"), ("Logging:LogLevel:Microsoft", "Trace"), ("Logging:LogLevel:Microsoft.AspNetCore", "Trace"),
+            ("Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "Trace"),
             // The tracing instrumentation's own masking of query values, turned off as an operator may: the
             // gateway's masks tokens regardless.
-            ("OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION", "true")];
+            ("OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION", "true"),
+            // Request traces are on only with an exporter; this one goes nowhere (the discard port).
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")];
         await using (var gateway = await GatewayHost.StartAsync(b => b.Logging.AddProvider(logs), settings))
         {
             await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 3), "quotes for the three simulated symbols");

@@ -18,7 +18,7 @@ public static class TelemetryExtensions
     public static IServiceCollection AddMarketStreamTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        services.AddOpenTelemetry()
+        var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("marketstream-gateway"))
             .WithMetrics(metrics =>
             {
@@ -35,33 +35,35 @@ public static class TelemetryExtensions
                 {
                     metrics.AddOtlpExporter();
                 }
-            })
-            .WithTracing(tracing =>
-            {
-                tracing.AddSource(MarketTracing.SourceName)
-                    .AddAspNetCoreInstrumentation(o =>
-                    {
-                        // A WebSocket or SSE request lasts as long as the connection: hours. Its span would
-                        // be useless and every span of the session would hang under it, so streaming
-                        // requests are left out; sessions trace on their own.
-                        o.Filter = context => !IsStreaming(context.Request.Path);
-
-                        // The instrumentation masks query values itself, unless an operator turns that off
-                        // (OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION): tokens stay masked anyway.
-                        o.EnrichWithHttpRequest = (activity, _) =>
-                        {
-                            if (activity.GetTagItem("url.query") is string query && TokenRedaction.MayHoldToken(query))
-                            {
-                                activity.SetTag("url.query", TokenRedaction.Redact(query));
-                            }
-                        };
-                    })
-                    .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(0.01)));
-                if (otlp)
-                {
-                    tracing.AddOtlpExporter();
-                }
             });
+
+        // Traces only with somewhere to send them. Without an exporter, ASP.NET Core's request spans would be made
+        // for nothing, and hosting keeps one Activity per request for its whole life: for a WebSocket, the
+        // connection's (memory every idle connection would carry).
+        if (otlp)
+        {
+            telemetry.WithTracing(tracing => tracing.AddSource(MarketTracing.SourceName)
+                .AddAspNetCoreInstrumentation(o =>
+                {
+                    // A WebSocket or SSE request lasts as long as the connection: hours. Its span would be
+                    // useless and every span of the session would hang under it, so streaming requests are left
+                    // out; sessions trace on their own.
+                    o.Filter = context => !IsStreaming(context.Request.Path);
+
+                    // The instrumentation masks query values itself, unless an operator turns that off
+                    // (OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION): tokens stay masked anyway.
+                    o.EnrichWithHttpRequest = (activity, _) =>
+                    {
+                        if (activity.GetTagItem("url.query") is string query && TokenRedaction.MayHoldToken(query))
+                        {
+                            activity.SetTag("url.query", TokenRedaction.Redact(query));
+                        }
+                    };
+                })
+                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(0.01)))
+                .AddOtlpExporter());
+        }
+
         services.AddSingleton<MarketMetrics>();
         return services;
     }
