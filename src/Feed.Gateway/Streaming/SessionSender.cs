@@ -21,6 +21,7 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
     private readonly string sessionId;
     private readonly ISendLane lane;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int throttleMs;
 
     // Made when the close begins: only the close handshake can be cancelled (by the abort timer).
     private CancellationTokenSource? aborted;
@@ -87,12 +88,24 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
     }
 
     /// <summary>Connects the sender to the subscription state it sends from (made after it, as it signals the sender).</summary>
-    public void Attach(SessionSubscriptions state) => subscriptions = state;
+    public void Attach(SessionSubscriptions state)
+    {
+        subscriptions = state;
+        state.SetThrottle(throttleMs);
+    }
 
     public ISessionTransport Transport => transport;
 
     /// <summary>Least time between two <c>updates</c> frames. Under the session's gate.</summary>
-    public int ThrottleMs { get; set; }
+    public int ThrottleMs
+    {
+        get => throttleMs;
+        set
+        {
+            throttleMs = value;
+            subscriptions?.SetThrottle(value);
+        }
+    }
 
     /// <summary>The close code, once closing. Under the session's gate.</summary>
     public int? CloseCode => closing ? closeCode : null;

@@ -15,6 +15,12 @@ namespace MarketStream.Gateway.Streaming;
 /// <para><see cref="Mode"/> is what the writer reads per subscriber and tick: <see cref="Polling"/> (the sender
 /// will look by itself: nothing to do), <see cref="Parked"/> (the sender found nothing and sleeps: wake it
 /// once) or <see cref="Queued"/> (queue the quote).</para>
+/// <para>The writer reads those modes only for symbols that have a watcher (<see cref="SymbolFeed.Watchers"/>):
+/// a session whose slots count as watchers. A session under a queue policy, or with a throttle under
+/// <see cref="LazyThrottleMs"/>, always counts (it parks after nearly every frame, and counting on every park
+/// would cost more than the walk). A slower <c>conflate</c> session, the common case, counts only while it is
+/// parked: it parks at most once per throttle interval, and while it has something to send each frame (a busy
+/// watchlist) it never does, so the writer does not visit it at all.</para>
 /// </remarks>
 internal sealed class SessionSubscriptions(
     SubscriptionIndex index,
@@ -27,6 +33,9 @@ internal sealed class SessionSubscriptions(
     public const int Parked = 1;
     public const int Queued = 2;
 
+    /// <summary>Throttle from which a <c>conflate</c> session counts as a watcher only while parked.</summary>
+    public const int LazyThrottleMs = 50;
+
     // Most connections watch a few symbols: up to this many are found by a scan of the slots, past it by a
     // dictionary made then (an idle connection holding one symbol should not carry a hash table).
     private const int ScanLimit = 8;
@@ -36,6 +45,11 @@ internal sealed class SessionSubscriptions(
     private QuoteQueue? queue = policy == DeliveryPolicy.Conflate ? null : new QuoteQueue(queueCapacity, policy);
     private int mode = policy == DeliveryPolicy.Conflate ? Polling : Queued;
     private bool released;
+
+    // Whether this session's slots count in their feeds' watchers, and whether its throttle lets it count only
+    // while parked (until told otherwise, it counts always). Under Gate.
+    private bool watching = true;
+    private bool lazyThrottle;
 
     public Lock Gate { get; } = new();
 
@@ -109,6 +123,11 @@ internal sealed class SessionSubscriptions(
             }
         }
         index.Add(slot);
+        if (watching)
+        {
+            slot.Feed.AddWatchers(1);
+        }
+
         if (state.TryGet(symbol, out var quote))
         {
             slot.SeenVersion = slot.Accounted = slot.QueuedVersion = quote.Version;
@@ -132,6 +151,11 @@ internal sealed class SessionSubscriptions(
         bySymbol?.Remove(symbol);
         slot.Removed = true;
         index.Remove(slot);
+        if (watching)
+        {
+            slot.Feed.AddWatchers(-1);
+        }
+
         queue?.Remove(slot);
         return true;
     }
@@ -149,8 +173,13 @@ internal sealed class SessionSubscriptions(
         {
             slot.Removed = true;
             index.Remove(slot);
+            if (watching)
+            {
+                slot.Feed.AddWatchers(-1);
+            }
         }
 
+        watching = false;
         slots.Clear();
         bySymbol = null;
         queue?.Clear();
@@ -207,14 +236,59 @@ internal sealed class SessionSubscriptions(
             }
         }
 
+        SyncWatching();
         signals.OnDirty();
     }
 
-    /// <summary>The sender found nothing to send and will sleep: from now on the writer wakes it. False if not polling.</summary>
-    public bool Park() => Interlocked.CompareExchange(ref mode, Parked, Polling) == Polling;
+    /// <summary>The session's throttle changed (or was set at the start). Under <see cref="Gate"/>.</summary>
+    public void SetThrottle(int throttleMs)
+    {
+        lazyThrottle = throttleMs >= LazyThrottleMs;
+        SyncWatching();
+    }
 
-    /// <summary>The sender found something after all, right after parking.</summary>
-    public void CancelPark() => Interlocked.CompareExchange(ref mode, Polling, Parked);
+    /// <summary>
+    /// Makes the slots count as watchers exactly when the writer must visit this session: under a queue policy,
+    /// with a fast throttle, or while parked. Under <see cref="Gate"/>. The increments are full fences: a sender
+    /// that parks counts first, then looks at the newest quotes again, so either it sees a tick's quote or the
+    /// writer (which stores the quote, then reads the count) sees it counted and wakes it.
+    /// </summary>
+    private void SyncWatching()
+    {
+        var want = !released && (!lazyThrottle || Volatile.Read(ref mode) != Polling);
+        if (want == watching)
+        {
+            return;
+        }
+
+        watching = want;
+        foreach (var slot in slots)
+        {
+            slot.Feed.AddWatchers(want ? 1 : -1);
+        }
+    }
+
+    /// <summary>
+    /// The sender found nothing to send and will sleep: from now on the writer wakes it. False if not polling.
+    /// Under <see cref="Gate"/>; the sender looks at the pending quotes once more after it.
+    /// </summary>
+    public bool Park()
+    {
+        if (Interlocked.CompareExchange(ref mode, Parked, Polling) != Polling)
+        {
+            return false;
+        }
+
+        SyncWatching();
+        return true;
+    }
+
+    /// <summary>The sender found something after all, right after parking. Under <see cref="Gate"/>.</summary>
+    public void CancelPark()
+    {
+        Interlocked.CompareExchange(ref mode, Polling, Parked);
+        SyncWatching();
+    }
 
     /// <summary>A tick for a parked session, from the writer: back to polling, and wake the sender once.</summary>
     public void Unpark()
@@ -263,6 +337,8 @@ internal sealed class SessionSubscriptions(
     /// </summary>
     public int TakePending(List<OutgoingQuote> batch)
     {
+        // Woken by the writer (back to polling): stop counting as a watcher, if this session counts only while parked.
+        SyncWatching();
         var conflatedTicks = 0;
         if (queue is not null)
         {

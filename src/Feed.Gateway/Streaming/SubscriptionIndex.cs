@@ -6,7 +6,8 @@ namespace MarketStream.Gateway.Streaming;
 /// <summary>
 /// The fan-out (DESIGN.md decisions 5 and 10): per symbol, its newest quote and its subscription slots. The
 /// market-state writer calls <see cref="Publish"/> with each new quote: one dictionary lookup per tick, the
-/// quote stored as the symbol's newest, then one read of each subscriber's mode. A session that polls (a
+/// quote stored as the symbol's newest, then, only if some subscriber watches the symbol (is parked, queues, or
+/// has a fast throttle), one read of each subscriber's mode. A session that polls (a
 /// throttled <c>conflate</c> session between frames: the common case) costs the tick nothing more; its sender
 /// reads the newest quote when its frame is due. A parked session (nothing to send when it last looked) is
 /// woken; a session under a queue policy gets the quote queued. Nothing here awaits a socket, so one slow
@@ -28,9 +29,15 @@ public sealed class SubscriptionIndex
         var feed = bySymbol.GetOrAdd(quote.Symbol, create);
         feed.Latest = quote;
 
-        // Pairs with a sender that parks: it announces the park, then looks at the newest quotes again. With a
-        // full fence on both sides, either it sees this quote or this loop sees it parked.
+        // Pairs with a sender that parks: it announces the park (and counts as a watcher), then looks at the
+        // newest quotes again. With a full fence on both sides, either it sees this quote or this loop sees it
+        // counted and parked. A symbol no session watches (every subscriber polls) costs no walk.
         Interlocked.MemoryBarrier();
+        if (feed.Watchers == 0)
+        {
+            return;
+        }
+
         var (items, count) = feed.Subscribers.Current;
         for (var i = 0; i < count && i < items.Length; i++)
         {

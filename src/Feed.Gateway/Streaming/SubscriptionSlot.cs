@@ -64,8 +64,17 @@ internal sealed class SubscriptionSlot(SessionSubscriptions owner, SymbolFeed fe
 internal sealed class SymbolFeed(string symbol)
 {
     private Quote? latest;
+    private int watchers;
 
     public string Symbol { get; } = symbol;
+
+    /// <summary>
+    /// Subscribers whose session needs the writer on this symbol's ticks (see <see cref="SessionSubscriptions"/>):
+    /// with none, a tick costs the fan-out one store and no walk.
+    /// </summary>
+    public int Watchers => Volatile.Read(ref watchers);
+
+    public void AddWatchers(int delta) => Interlocked.Add(ref watchers, delta);
 
     /// <summary>The symbol's newest quote (written by the market-state writer only).</summary>
     public Quote? Latest

@@ -73,6 +73,44 @@ internal sealed class SubscriptionCore : ISessionSignals, IDisposable
         }
     }
 
+    public void SetThrottle(int throttleMs)
+    {
+        lock (Subscriptions.Gate)
+        {
+            Subscriptions.SetThrottle(throttleMs);
+        }
+    }
+
+    /// <summary>
+    /// What the sender does when it finds nothing to send: parks, then looks again (a tick may have come in
+    /// between) and takes back the park if something is there. True if it stays parked.
+    /// </summary>
+    public bool TryPark(List<OutgoingQuote> taken)
+    {
+        lock (Subscriptions.Gate)
+        {
+            Subscriptions.TakePending(taken);
+            if (taken.Count > 0)
+            {
+                return false;
+            }
+
+            var parked = Subscriptions.Park();
+            Subscriptions.TakePending(taken);
+            if (taken.Count > 0)
+            {
+                if (parked)
+                {
+                    Subscriptions.CancelPark();
+                }
+
+                return false;
+            }
+
+            return parked;
+        }
+    }
+
     /// <summary>What the sender would put in the next frame.</summary>
     public List<OutgoingQuote> Take()
     {
