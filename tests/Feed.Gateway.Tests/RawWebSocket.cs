@@ -59,7 +59,14 @@ internal sealed class RawWebSocket : IAsyncDisposable
     }
 
     /// <summary>Sends one frame, masked unless told otherwise, with the given first byte's flags.</summary>
-    public Task SendFrameAsync(int opcode, ReadOnlyMemory<byte> payload, bool fin = true, bool masked = true, int reserved = 0)
+    public Task SendFrameAsync(int opcode, ReadOnlyMemory<byte> payload, bool fin = true, bool masked = true, int reserved = 0) =>
+        SendRawAsync(FrameBytes(opcode, payload, fin, masked, reserved));
+
+    /// <summary>Sends bytes as they are: part of a frame, say.</summary>
+    public Task SendRawAsync(ReadOnlyMemory<byte> bytes) => socket.SendAsync(bytes).AsTask().WaitAsync(DefaultTimeout);
+
+    /// <summary>One client frame's bytes: the header (the shortest length form), the mask key, the masked payload.</summary>
+    public static byte[] FrameBytes(int opcode, ReadOnlyMemory<byte> payload, bool fin = true, bool masked = true, int reserved = 0)
     {
         var frame = new List<byte> { (byte)((fin ? 0x80 : 0) | (reserved << 4) | opcode) };
         var maskBit = masked ? 0x80 : 0;
@@ -89,7 +96,7 @@ internal sealed class RawWebSocket : IAsyncDisposable
             frame.Add(masked ? (byte)(body[i] ^ mask[i % 4]) : body[i]);
         }
 
-        return socket.SendAsync(frame.ToArray()).WaitAsync(DefaultTimeout);
+        return frame.ToArray();
     }
 
     public Task SendTextAsync(string text) => SendFrameAsync(0x1, Encoding.UTF8.GetBytes(text));

@@ -507,9 +507,10 @@ internal sealed partial class WebSocketConnection : ISessionTransport
                 return Outcome.Handled;
             }
 
-            var outcome = Deliver(messageOpcode, message.AsSpan(0, messageLength));
-            ArrayPool<byte>.Shared.Return(message!);
+            var assembled = message!;
             message = null;
+            var outcome = Deliver(messageOpcode, assembled.AsSpan(0, messageLength));
+            ArrayPool<byte>.Shared.Return(assembled);
             messageLength = 0;
             return outcome;
         }
