@@ -4,6 +4,11 @@ using MarketStream.Ingest.Embedded;
 
 namespace MarketStream.Gateway.Tests;
 
+/// <remarks>
+/// Run alone: OpenTelemetry's meter provider listens to every meter of a name in the process, so while other test
+/// classes' gateways run beside it, their connections and symbols would show in this gateway's <c>/metrics</c>.
+/// </remarks>
+[Collection(MetricsCollection.Name)]
 public class ObservabilityTests
 {
     [Fact]
@@ -126,4 +131,11 @@ internal static class MetricsExtensions
 {
     public static double Value(this Dictionary<string, double> series, string name) =>
         series.TryGetValue(name, out var value) ? value : throw new KeyNotFoundException($"no series {name} in /metrics; have: {string.Join(", ", series.Keys.Where(k => k.StartsWith("marketstream", StringComparison.Ordinal)))}");
+}
+
+/// <summary>Tests that read a gateway's <c>/metrics</c>: not run in parallel with any other gateway.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MetricsCollection
+{
+    public const string Name = "metrics";
 }
