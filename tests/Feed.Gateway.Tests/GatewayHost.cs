@@ -1,13 +1,17 @@
 using System.Globalization;
 using MarketStream.Gateway;
+using Microsoft.Extensions.Logging;
 
 namespace MarketStream.Gateway.Tests;
 
 /// <summary>A real gateway (Kestrel on 127.0.0.1, a free port) built exactly as <c>Program</c> builds it.</summary>
 internal sealed class GatewayHost : IAsyncDisposable
 {
-    private GatewayHost(WebApplication app, Uri address)
+    private readonly ErrorLog errors;
+
+    private GatewayHost(WebApplication app, Uri address, ErrorLog errors)
     {
+        this.errors = errors;
         App = app;
         Address = address;
         Http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
@@ -49,9 +53,14 @@ internal sealed class GatewayHost : IAsyncDisposable
     {
         var args = new List<string> { "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning" };
         args.AddRange(settings.Select(s => $"--{s.Key}={Convert.ToString(s.Value, CultureInfo.InvariantCulture)}"));
-        var app = GatewayApp.Create([.. args], configure);
+        var errors = new ErrorLog();
+        var app = GatewayApp.Create([.. args], builder =>
+        {
+            builder.Logging.AddProvider(errors);
+            configure?.Invoke(builder);
+        });
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        return new GatewayHost(app, new Uri(app.Urls.Single()));
+        return new GatewayHost(app, new Uri(app.Urls.Single()), errors);
     }
 
     /// <summary>Polls until <paramref name="condition"/> holds, failing with <paramref name="what"/> after the timeout.</summary>
@@ -65,10 +74,51 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Error logs the test expects (a fault it provokes on purpose): matched by category or message. Any other
+    /// Error entry fails the test when the gateway is disposed, so a fault no assertion looked for is not missed.
+    /// </summary>
+    public void ExpectErrors(Func<string, bool> match) => errors.Expected.Add(match);
+
+    /// <summary>The Error entries logged so far.</summary>
+    public IReadOnlyCollection<string> ErrorLogs => errors.Entries;
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
         await App.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
         await App.DisposeAsync();
+        var unexpected = errors.Entries.Where(e => !errors.Expected.Any(match => match(e))).ToList();
+        Assert.True(unexpected.Count == 0, $"the gateway logged {unexpected.Count} unexpected error(s):\n{string.Join("\n", unexpected)}");
+    }
+
+    /// <summary>Every entry logged at Error or above, as "category: message exception".</summary>
+    private sealed class ErrorLog : ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Entries { get; } = new();
+
+        public System.Collections.Concurrent.ConcurrentBag<Func<string, bool>> Expected { get; } = [];
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(ErrorLog owner, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                {
+                    owner.Entries.Enqueue($"{category}: {formatter(state, exception)} {exception}");
+                }
+            }
+        }
     }
 }

@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text;
 using MarketStream.Gateway.Streaming;
-using Microsoft.Extensions.Logging;
 
 namespace MarketStream.Gateway.Tests;
 
@@ -32,8 +31,7 @@ public class WireFuzzTests
     [Fact]
     public async Task Random_frames_leave_the_gateway_serving_every_connection_closed_with_an_RFC_code_and_the_neighbour_streaming()
     {
-        var errors = new ErrorLog();
-        await using var gateway = await GatewayHost.StartAsync(b => b.Logging.AddProvider(errors),
+        await using var gateway = await GatewayHost.StartAsync(
             ("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 200),
             ("Feed:Gateway:MaxFrameBytes", FrameLimit), ("Feed:Gateway:FrameTimeoutMs", 1000), ("Feed:Gateway:CloseTimeoutMs", 1000));
 
@@ -52,10 +50,10 @@ public class WireFuzzTests
         await Task.WhenAll(seeds.Select(seed => Task.Run(async () => outcomes.Add(await FuzzOneAsync(gateway, seed)))));
 
         var failures = outcomes.Where(o => o.Length > 0).ToList();
-        Assert.True(failures.Count == 0, string.Join("\n", failures.Concat(errors.Entries)));
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Concat(gateway.ErrorLogs)));
 
         // Bad input is the client's fault: nothing the fuzzer sent may log an error (a fault) in the gateway.
-        Assert.True(errors.Entries.IsEmpty, string.Join("\n", errors.Entries));
+        Assert.True(gateway.ErrorLogs.Count == 0, string.Join("\n", gateway.ErrorLogs));
 
         // Every fuzzed connection is gone from the registry (the connections gauge reads it); the neighbour's is left.
         var registry = gateway.Get<SessionRegistry>();
@@ -232,33 +230,5 @@ public class WireFuzzTests
         }
 
         return (updates, longest);
-    }
-
-    /// <summary>Every entry logged at Error or above.</summary>
-    private sealed class ErrorLog : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(ErrorLog owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                if (IsEnabled(logLevel))
-                {
-                    owner.Entries.Enqueue($"{category}: {formatter(state, exception)} {exception}");
-                }
-            }
-        }
     }
 }
