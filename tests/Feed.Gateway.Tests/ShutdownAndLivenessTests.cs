@@ -65,7 +65,7 @@ public class ShutdownAndLivenessTests
     public async Task A_peer_that_never_answers_pings_is_cut_off()
     {
         await using var gateway = await GatewayHost.StartAsync(
-            ("Feed:Simulator:Enabled", false), ("Feed:Gateway:KeepAliveIntervalMs", 300), ("Feed:Gateway:KeepAliveTimeoutMs", 300),
+            ("Feed:Simulator:Enabled", false), ("Feed:Gateway:KeepAliveIntervalMs", 300), ("Feed:Gateway:KeepAliveTimeoutMs", 1000),
             ("Feed:Gateway:HeartbeatMs", 60000));
 
         // A raw TCP peer: completes the upgrade, then reads whatever comes and never writes a pong.
@@ -99,7 +99,10 @@ public class ShutdownAndLivenessTests
             closedByServer = true;
         }
 
-        Assert.StartsWith("HTTP/1.1 101", received.ToString(), StringComparison.Ordinal);
+        // The server aborts a dead peer. When the abort ends in a TCP reset, what this peer had not read yet is
+        // discarded: on a busy machine (the read loop started late) the whole upgrade answer may go with it.
+        // Whatever did arrive is the upgrade.
         Assert.True(closedByServer, "the server kept a peer that never answered its pings");
+        Assert.True(received.Length == 0 || received.ToString().StartsWith("HTTP/1.1 101", StringComparison.Ordinal), received.ToString());
     }
 }
