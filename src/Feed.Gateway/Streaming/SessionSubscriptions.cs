@@ -123,11 +123,7 @@ internal sealed class SessionSubscriptions(
             }
         }
         index.Add(slot);
-        if (watching)
-        {
-            slot.Feed.AddWatchers(1);
-        }
-
+        CountWatcher(slot, 1);
         if (state.TryGet(symbol, out var quote))
         {
             slot.SeenVersion = slot.Accounted = slot.QueuedVersion = quote.Version;
@@ -151,11 +147,7 @@ internal sealed class SessionSubscriptions(
         bySymbol?.Remove(symbol);
         slot.Removed = true;
         index.Remove(slot);
-        if (watching)
-        {
-            slot.Feed.AddWatchers(-1);
-        }
-
+        CountWatcher(slot, -1);
         queue?.Remove(slot);
         return true;
     }
@@ -173,10 +165,7 @@ internal sealed class SessionSubscriptions(
         {
             slot.Removed = true;
             index.Remove(slot);
-            if (watching)
-            {
-                slot.Feed.AddWatchers(-1);
-            }
+            CountWatcher(slot, -1);
         }
 
         watching = false;
@@ -265,6 +254,15 @@ internal sealed class SessionSubscriptions(
         foreach (var slot in slots)
         {
             slot.Feed.AddWatchers(want ? 1 : -1);
+        }
+    }
+
+    /// <summary>A slot joining (+1) or leaving (-1) its feed's watchers, if this session counts as one now.</summary>
+    private void CountWatcher(SubscriptionSlot slot, int delta)
+    {
+        if (watching)
+        {
+            slot.Feed.AddWatchers(delta);
         }
     }
 
