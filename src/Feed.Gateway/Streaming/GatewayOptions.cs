@@ -77,5 +77,12 @@ public sealed class GatewayOptions
     /// </summary>
     public int FrameTimeoutMs { get; set; } = 10_000;
 
+    /// <summary>
+    /// Whether a plain (non-TLS) connection's bytes go straight to its socket from the thread that sends them
+    /// (<see cref="SocketOutput"/>), rather than through Kestrel's output pipe and a thread-pool thread that drains
+    /// it. Defaults to true; false is the stock Kestrel path, kept as a switch for comparison and as a fallback.
+    /// </summary>
+    public bool DirectSocketWrites { get; set; } = true;
+
     internal DeliveryPolicy DefaultPolicy => DeliveryPolicies.TryParse(Policy, out var p) ? p : DeliveryPolicy.Conflate;
 }

@@ -39,8 +39,15 @@ public static class StreamingExtensions
         });
 
         // A handshake that never completes (slowloris) is cut off by Kestrel's request-head timeout.
+        // Each connection's output goes straight to its socket (SocketOutput), unless turned off.
         services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromMilliseconds(gateway.Value.HandshakeTimeoutMs));
+        {
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromMilliseconds(gateway.Value.HandshakeTimeoutMs);
+            if (gateway.Value.DirectSocketWrites)
+            {
+                kestrel.ConfigureEndpointDefaults(listen => listen.Use(SocketOutput.Middleware(kestrel.Limits.MaxResponseBufferSize)));
+            }
+        });
 
         services.AddSingleton<SubscriptionIndex>();
         services.AddSingleton<GatewayStats>();

@@ -48,6 +48,7 @@ internal sealed partial class WebSocketConnection : ISessionTransport
     private readonly ILogger logger;
     private readonly long pingInterval;
     private readonly long pongTimeout;
+    private readonly SocketOutput? direct;
 
     // Set by the receive loop, taken by the sender: the payload of the latest ping, owed a pong.
     private byte[]? pongOwed;
@@ -70,9 +71,16 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         pingInterval = Ticks(options.KeepAliveIntervalMs);
         pongTimeout = Ticks(options.KeepAliveTimeoutMs);
         lastPingAt = time.GetTimestamp();
+
+        // On a plain connection the frames go straight to the socket, behind the 101 (see SocketOutput); under
+        // TLS through Kestrel's stream, which encrypts them.
+        direct = context.Request.IsHttps ? null : context.Features.Get<SocketOutput>();
     }
 
     public int FrameRoom => MaxHeader;
+
+    /// <summary>Whether frames go straight to the socket (<see cref="SocketOutput"/>) rather than through Kestrel's stream.</summary>
+    internal bool WritesToSocket => direct is not null;
 
     public TimeSpan StallLimit => options.KeepAliveIntervalMs > 0 && options.KeepAliveTimeoutMs > 0
         ? TimeSpan.FromMilliseconds(options.KeepAliveIntervalMs + options.KeepAliveTimeoutMs)
@@ -138,7 +146,7 @@ internal sealed partial class WebSocketConnection : ISessionTransport
 
         lastPingAt = timestamp;
         Volatile.Write(ref pingAwaitedSince, timestamp);
-        return stream.WriteAsync(PingFrame);
+        return Write(PingFrame);
     }
 
     public ValueTask CloseAsync(int closeCode, string reason, CancellationToken cancellationToken)
@@ -160,7 +168,7 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         var frame = new byte[HeaderSize(payload.Length) + payload.Length];
         WriteHeader(frame, Close, payload.Length);
         payload.CopyTo(frame.AsSpan(frame.Length - payload.Length));
-        return stream.WriteAsync(frame, cancellationToken);
+        return direct is not null ? direct.SendAsync(frame) : stream.WriteAsync(frame, cancellationToken);
     }
 
     public void Abort() => context.Abort();
@@ -219,14 +227,16 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         {
             // The sender left room in front of the message: the header goes there.
             WriteHeader(segment.Array.AsSpan(segment.Offset - header, header), opcode, payload.Length);
-            return stream.WriteAsync(segment.Array.AsMemory(segment.Offset - header, header + payload.Length));
+            return Write(segment.Array.AsMemory(segment.Offset - header, header + payload.Length));
         }
 
         var frame = new byte[header + payload.Length];
         WriteHeader(frame, opcode, payload.Length);
         payload.Span.CopyTo(frame.AsSpan(header));
-        return stream.WriteAsync(frame);
+        return Write(frame);
     }
+
+    private ValueTask Write(ReadOnlyMemory<byte> frame) => direct is not null ? direct.SendAsync(frame) : stream.WriteAsync(frame);
 
     internal static int HeaderSize(int length) => length <= 125 ? 2 : length <= ushort.MaxValue ? 4 : 10;
 
