@@ -130,6 +130,39 @@ public sealed class SocketOutputTests
         Assert.True(health.IsSuccessStatusCode);
     }
 
+    [Fact]
+    public async Task Under_TLS_the_frames_go_through_Kestrels_stream_and_arrive_whole()
+    {
+        // A self-signed certificate for 127.0.0.1, in a file, as an operator would configure one.
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+            "CN=127.0.0.1", key, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+        var path = Path.Combine(Path.GetTempPath(), $"marketstream-test-{Guid.NewGuid():N}.pfx");
+        await File.WriteAllBytesAsync(path, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "test"));
+        try
+        {
+            await using var gateway = await GatewayHost.StartAsync(
+                ("urls", "https://127.0.0.1:0"), ("Kestrel:Certificates:Default:Path", path), ("Kestrel:Certificates:Default:Password", "test"));
+            Assert.Equal("https", gateway.Address.Scheme);
+            await using var client = await ProtocolClient.ConnectAsync(gateway.Address, configure: o => o.RemoteCertificateValidationCallback = (_, _, _, _) => true);
+            var hello = await client.ReceiveAsync();
+            Assert.Equal("hello", hello?.GetProperty("type").GetString());
+
+            var session = Assert.Single(gateway.Get<SessionRegistry>().Snapshot());
+            Assert.False(Assert.IsType<WebSocketConnection>(session.Transport).WritesToSocket);
+
+            // A request and its reply, both through TLS over the connection's own writer.
+            await client.SendAsync("{\"op\":\"subscribe\",\"symbols\":[\"AAPL\"]}");
+            var (subscribed, _) = await client.ReceiveUntilAsync("subscribed");
+            Assert.Equal("subscribed", subscribed.GetProperty("type").GetString());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Both ends of one loopback TCP connection; the server end is non-blocking, with a small send buffer.</summary>
     private sealed class SocketPair : IDisposable
     {
