@@ -159,19 +159,18 @@ public sealed class SendScheduler : IDisposable
 
         private void Arm(long due)
         {
-            var wait = due == long.MaxValue ? Timeout.InfiniteTimeSpan : time.GetElapsedTime(time.GetTimestamp(), due);
-            if (wait != Timeout.InfiniteTimeSpan && wait < TimeSpan.Zero)
-            {
-                wait = TimeSpan.Zero;
-            }
-
+            // Overdue is "now", never "no deadline". (A TimeSpan of the wait cannot say it: a deadline overdue by
+            // exactly one millisecond is a TimeSpan equal to Timeout.InfiniteTimeSpan, and the lane then slept
+            // for good with every sender waiting for it.)
+            var infinite = due == long.MaxValue;
+            var ticks = infinite ? 0 : Math.Max(0, due - time.GetTimestamp());
             if (timer is not null)
             {
-                timer.Change(wait, Timeout.InfiniteTimeSpan);
+                timer.Change(infinite ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks((long)Math.Ceiling(ticks * (double)TimeSpan.TicksPerSecond / time.TimestampFrequency)), Timeout.InfiniteTimeSpan);
             }
             else
             {
-                waitMs = wait == Timeout.InfiniteTimeSpan ? Timeout.Infinite : (int)Math.Ceiling(wait.TotalMilliseconds);
+                waitMs = infinite ? Timeout.Infinite : (int)Math.Min(int.MaxValue - 1, Math.Ceiling(ticks * 1000.0 / time.TimestampFrequency));
             }
         }
 

@@ -85,6 +85,17 @@ public sealed class EmbeddedKafkaCluster : IDisposable
     public int BrokerCount { get; }
 
     /// <summary>
+    /// Threads librdkafka runs in this process, over every client handle and mock cluster (its own count,
+    /// <c>rd_kafka_thread_cnt</c>). Once every handle is destroyed it falls to zero; a handle that was never
+    /// disposed keeps its threads, which is how a test house finds a leak.
+    /// </summary>
+    public static int LibrdkafkaThreadCount()
+    {
+        LibrdkafkaNative.EnsureLoaded();
+        return LibrdkafkaNative.rd_kafka_thread_cnt();
+    }
+
+    /// <summary>
     /// Starts a mock cluster with <paramref name="brokers"/> brokers listening on loopback.
     /// </summary>
     /// <param name="brokers">Number of brokers, at least 1; ids start at 1.</param>

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace MarketStream.Testing;
+
+/// <summary>
+/// The one way tests wait for something that happens on another thread: poll the condition every few
+/// milliseconds and fail, naming what was awaited, if it does not hold within the timeout. Never a fixed sleep.
+/// </summary>
+public static class Eventually
+{
+    /// <summary>How long a condition gets unless the test says otherwise: generous, as CI machines are shared.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
+
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Waits until <paramref name="condition"/> holds; fails with <paramref name="what"/> after the timeout.</summary>
+    public static Task Holds(Func<bool> condition, string what, TimeSpan? timeout = null) =>
+        HoldsAsync(() => Task.FromResult(condition()), () => what, timeout);
+
+    /// <summary>As <see cref="Holds(Func{bool}, string, TimeSpan?)"/>, with a description made when it fails (the state then).</summary>
+    public static Task Holds(Func<bool> condition, Func<string> what, TimeSpan? timeout = null) =>
+        HoldsAsync(() => Task.FromResult(condition()), what, timeout);
+
+    /// <summary>Waits until the asynchronous <paramref name="condition"/> holds; fails with <paramref name="what"/> after the timeout.</summary>
+    public static Task HoldsAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
+        HoldsAsync(condition, () => what, timeout);
+
+    /// <summary>True as soon as <paramref name="condition"/> holds, false if it did not within <paramref name="within"/>.</summary>
+    public static async Task<bool> Within(Func<bool> condition, TimeSpan within)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > within)
+            {
+                return false;
+            }
+
+            await Task.Delay(Interval);
+        }
+
+        return true;
+    }
+
+    private static async Task HoldsAsync(Func<Task<bool>> condition, Func<string> what, TimeSpan? timeout)
+    {
+        var limit = timeout ?? DefaultTimeout;
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > limit)
+            {
+                Assert.Fail($"Timed out after {limit.TotalSeconds:0.#} s waiting for {what()}");
+            }
+
+            await Task.Delay(Interval);
+        }
+    }
+}
