@@ -15,7 +15,11 @@ public static class GatewayApp
 
     /// <param name="args">Command-line arguments (configuration, <c>--urls</c>).</param>
     /// <param name="configure">A last say over the builder, for tests that shape the network (socket buffers, say).</param>
-    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="time">
+    /// The clock of everything the gateway times (throttles, heartbeats, keep-alive, the feed's freshness, the send
+    /// lanes' deadlines); the system clock unless a test passes a fake one to drive those by hand.
+    /// </param>
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null, TimeProvider? time = null)
     {
         // The content root is where the binary is (wwwroot and appsettings.json are copied beside it), not the
         // current directory, so a gateway started from anywhere still serves its quote board.
@@ -28,6 +32,11 @@ public static class GatewayApp
         if (!HasConfiguredEndpoints(builder.Configuration))
         {
             builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
         }
 
         builder.Services.AddMarketStreamIngest(builder.Configuration);

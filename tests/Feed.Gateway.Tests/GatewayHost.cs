@@ -48,8 +48,14 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxResponseBufferSize = 16 * 1024);
     }, settings);
 
+    /// <summary>A gateway on <paramref name="time"/>: a test's fake clock drives its heartbeats, throttles and deadlines.</summary>
+    public static Task<GatewayHost> StartWithClockAsync(TimeProvider time, params (string Key, object Value)[] settings) => StartAsync(null, time, settings);
+
     /// <summary>A gateway with a last say over its builder (a log provider of the test's, say).</summary>
-    public static async Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, params (string Key, object Value)[] settings)
+    public static Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, params (string Key, object Value)[] settings) =>
+        StartAsync(configure, null, settings);
+
+    private static async Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, TimeProvider? time, (string Key, object Value)[] settings)
     {
         var args = new List<string> { "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning" };
         args.AddRange(settings.Select(s => $"--{s.Key}={Convert.ToString(s.Value, CultureInfo.InvariantCulture)}"));
@@ -58,7 +64,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             builder.Logging.AddProvider(errors);
             configure?.Invoke(builder);
-        });
+        }, time);
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         return new GatewayHost(app, new Uri(app.Urls.Single()), errors);
     }

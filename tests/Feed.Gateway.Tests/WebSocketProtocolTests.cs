@@ -179,6 +179,24 @@ public class WebSocketProtocolTests
     }
 
     [Fact]
+    public async Task Heartbeats_follow_the_gateways_clock()
+    {
+        // A fake clock handed to the gateway: its hello, its silence and its heartbeat all keep that time.
+        var start = new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(start);
+        await using var gateway = await GatewayHost.StartWithClockAsync(clock,
+            ("Feed:Simulator:Enabled", false), ("Feed:Gateway:HeartbeatMs", 1000), ("Feed:Gateway:KeepAliveIntervalMs", 0));
+        await using var client = await ProtocolClient.ConnectAsync(gateway.Address);
+        var (hello, _) = await client.ReceiveUntilAsync("hello");
+        Assert.Equal(ServerMessages.UnixMicros(start), hello.GetProperty("serverTime").GetInt64());
+
+        clock.Advance(TimeSpan.FromMilliseconds(1000));
+        var heartbeat = (await client.ReceiveAsync(TimeSpan.FromSeconds(10)))!.Value;
+        Assert.Equal("heartbeat", heartbeat.Type());
+        Assert.Equal(ServerMessages.UnixMicros(start.AddSeconds(1)), heartbeat.GetProperty("serverTime").GetInt64());
+    }
+
+    [Fact]
     public async Task A_burst_reaches_a_throttled_client_as_fewer_frames_whose_conflated_counts_add_up()
     {
         const int burst = 400;
