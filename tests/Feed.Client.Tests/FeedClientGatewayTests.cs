@@ -36,7 +36,7 @@ public class FeedClientGatewayTests
         }
 
         Assert.Equal(ConnectionState.Disposed, client.State);
-        await Wait.Until(() => gateway.Get<GatewayStats>().Connections == 0, "the gateway to see the connection closed");
+        await Eventually.Holds(() => gateway.Get<GatewayStats>().Connections == 0, "the gateway to see the connection closed");
     }
 
     [Fact]

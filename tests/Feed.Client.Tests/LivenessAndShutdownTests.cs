@@ -16,8 +16,8 @@ public class LivenessAndShutdownTests
             await Wait.For(client.ConnectAsync());
 
             // 2.5 × 200 ms of silence makes it stale.
-            await Wait.Until(() => states.Saw(ConnectionState.Reconnecting, DisconnectReason.Stale), "a stale report", TimeSpan.FromSeconds(10));
-            await Wait.Until(() => server.Attempts >= 2 && client.State == ConnectionState.Connected, "a new connection", TimeSpan.FromSeconds(10));
+            await Eventually.Holds(() => states.Saw(ConnectionState.Reconnecting, DisconnectReason.Stale), "a stale report", TimeSpan.FromSeconds(10));
+            await Eventually.Holds(() => server.Attempts >= 2 && client.State == ConnectionState.Connected, "a new connection", TimeSpan.FromSeconds(10));
 
             Assert.True(client.Counters.StaleDetections >= 1);
             Assert.Contains(null, server.Closes);
@@ -39,7 +39,7 @@ public class LivenessAndShutdownTests
         try
         {
             await Wait.For(client.ConnectAsync());
-            await Wait.Until(() => client.State == ConnectionState.Connected, "connected");
+            await Eventually.Holds(() => client.State == ConnectionState.Connected, "connected");
 
             // Just inside the window, in the watchdog's own steps: still connected.
             for (var elapsed = 0; elapsed < 4_900; elapsed += 700)
@@ -56,7 +56,7 @@ public class LivenessAndShutdownTests
 
             // Past it: stale, and the client says so.
             clock.Advance(TimeSpan.FromMilliseconds(1_500));
-            await Wait.Until(() => client.Counters.StaleDetections == 1, "the stale report once the window has passed");
+            await Eventually.Holds(() => client.Counters.StaleDetections == 1, "the stale report once the window has passed");
             Assert.True(states.Saw(ConnectionState.Reconnecting, DisconnectReason.Stale));
         }
         finally
@@ -85,7 +85,7 @@ public class LivenessAndShutdownTests
 
         await Wait.For(client.DisposeAsync());
 
-        await Wait.Until(() => !server.Closes.IsEmpty, "the server to see the close");
+        await Eventually.Holds(() => !server.Closes.IsEmpty, "the server to see the close");
         Assert.Equal([WebSocketCloseStatus.NormalClosure], server.Closes);
         Assert.Equal(0, await Wait.For(reading));
         Assert.Equal(ConnectionState.Disposed, client.State);
@@ -106,7 +106,7 @@ public class LivenessAndShutdownTests
         {
             using var cts = new CancellationTokenSource();
             var connecting = client.ConnectAsync(cts.Token);
-            await Wait.Until(() => server.Attempts == 1, "the first attempt");
+            await Eventually.Holds(() => server.Attempts == 1, "the first attempt");
 
             // Waits of 250 ms, 500 ms, 1 s, then 1 s again (the cap).
             foreach (var (wait, expected) in new[] { (250, 2), (500, 3), (1000, 4), (1000, 5) })
@@ -117,7 +117,7 @@ public class LivenessAndShutdownTests
                 Assert.Equal(expected - 1, server.Attempts);
 
                 time.Advance(TimeSpan.FromMilliseconds(1));
-                await Wait.Until(() => server.Attempts == expected, $"attempt {expected}");
+                await Eventually.Holds(() => server.Attempts == expected, $"attempt {expected}");
             }
 
             Assert.Equal(ConnectionState.Connecting, client.State);

@@ -31,11 +31,11 @@ public class ReconnectTests
             }
 
             await first.StopAsync();
-            await Wait.Until(() => states.Saw(ConnectionState.Reconnecting), "the client to report Reconnecting");
+            await Eventually.Holds(() => states.Saw(ConnectionState.Reconnecting), "the client to report Reconnecting");
             Assert.Equal(ConnectionState.Reconnecting, client.State);
 
             second = await TestGateway.StartAsync(port, settings);
-            await Wait.Until(() => client.State == ConnectionState.Connected, "the client to reconnect");
+            await Eventually.Holds(() => client.State == ConnectionState.Connected, "the client to reconnect");
 
             // No SubscribeAsync here: the client resubscribes on its own.
             var lastBefore = before.GroupBy(q => q.Symbol).ToDictionary(g => g.Key, g => g.Max(q => q.Seq));
@@ -100,7 +100,7 @@ public class ReconnectTests
             second = await TestGateway.StartAsync(port,
                 ("Feed:Kafka:BootstrapServers", clusterB.BootstrapServers), ("Feed:Simulator:Enabled", true),
                 ("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 100));
-            await Wait.Until(() => client.State == ConnectionState.Connected && client.Counters.Connects == 2, "the client to reconnect");
+            await Eventually.Holds(() => client.State == ConnectionState.Connected && client.Counters.Connects == 2, "the client to reconnect");
 
             // New quotes (ticked after the first gateway stopped) are taken although their seq is far below what the
             // first cluster reached. What the first connection delivered last may still be read first: it is told

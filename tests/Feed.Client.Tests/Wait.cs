@@ -11,17 +11,6 @@ internal static class Wait
 
     public static Task For(ValueTask task) => task.AsTask().WaitAsync(Timeout);
 
-    /// <summary>Polls until <paramref name="condition"/> holds; fails naming <paramref name="what"/> after the timeout.</summary>
-    public static async Task Until(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? Timeout);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for: {what}");
-            await Task.Delay(20);
-        }
-    }
-
     /// <summary>Reads quotes until <paramref name="done"/> says the collected list is enough; fails after the timeout.</summary>
     public static async Task<List<QuoteUpdate>> ReadUntil(FeedClient client, Func<IReadOnlyList<QuoteUpdate>, bool> done, string what, TimeSpan? timeout = null)
     {

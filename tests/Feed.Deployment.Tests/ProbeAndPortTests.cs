@@ -89,27 +89,22 @@ public sealed partial class ProbeAndPortTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    internal static async Task Eventually(Func<Task<bool>> condition, string what, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            try
+    /// <summary>The shared poll, for an HTTP probe of a gateway that may not be listening yet (that is "not yet", not a failure).</summary>
+    internal static Task Eventually(Func<Task<bool>> condition, string what, TimeSpan timeout) =>
+        MarketStream.Testing.Eventually.Holds(
+            async () =>
             {
-                if (await condition())
+                try
                 {
-                    return;
+                    return await condition();
                 }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-            {
-                // Not listening yet.
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, what);
-            await Task.Delay(250);
-        }
-    }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            },
+            what,
+            timeout);
 
     [GeneratedRegex(@"^\s*ENV\s+(.*\s)?ASPNETCORE_HTTP_PORTS=8080(\s|$)", RegexOptions.Multiline)]
     private static partial Regex HttpPortsEnv();

@@ -115,7 +115,7 @@ public class BrokerOutageTests(ITestOutputHelper output)
 
         kafka.Flush();
         var total = produced.Values.Sum(l => l.Count);
-        await Wait.UntilAsync(() => client.Quotes.Length >= total, $"all {total} ticks at the client", TimeSpan.FromSeconds(20));
+        await Eventually.Holds(() => client.Quotes.Length >= total, $"all {total} ticks at the client", TimeSpan.FromSeconds(20));
         await Task.Delay(300); // anything extra (a duplicate) would arrive now
 
         var quotes = client.Quotes;

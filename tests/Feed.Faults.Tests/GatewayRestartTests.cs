@@ -63,17 +63,17 @@ public class GatewayRestartTests(ITestOutputHelper output)
                     await Task.Delay(10, CancellationToken.None);
                 }
             });
-            await Wait.UntilAsync(() => read.Count > 30, "quotes from gateway A", TimeSpan.FromSeconds(10));
+            await Eventually.Holds(() => read.Count > 30, "quotes from gateway A", TimeSpan.FromSeconds(10));
             var sessionA = client.SessionId;
 
             // Replace A by B on the same port and cluster, with a gap between them in which ticks keep coming.
             await a.StopAsync();
-            await Wait.UntilAsync(() => client.State == ConnectionState.Reconnecting, "the client to notice A is gone", TimeSpan.FromSeconds(10));
+            await Eventually.Holds(() => client.State == ConnectionState.Reconnecting, "the client to notice A is gone", TimeSpan.FromSeconds(10));
             await Task.Delay(1_000);
             b = await FaultGateway.StartAsync(kafka, port);
-            await Wait.UntilAsync(() => client.State == ConnectionState.Connected && client.SessionId != sessionA, "the client back, on B", TimeSpan.FromSeconds(15));
+            await Eventually.Holds(() => client.State == ConnectionState.Connected && client.SessionId != sessionA, "the client back, on B", TimeSpan.FromSeconds(15));
             var countAtB = read.Count;
-            await Wait.UntilAsync(() => read.Count > countAtB + 30, "quotes from gateway B", TimeSpan.FromSeconds(10));
+            await Eventually.Holds(() => read.Count > countAtB + 30, "quotes from gateway B", TimeSpan.FromSeconds(10));
 
             await stopProducing.CancelAsync();
             await producing.WaitAsync(TimeSpan.FromSeconds(5));
@@ -81,7 +81,7 @@ public class GatewayRestartTests(ITestOutputHelper output)
 
             // What the contract promises across a restart: the current state, not a replay; so the latest quote
             // of every symbol is the latest tick produced.
-            await Wait.UntilAsync(
+            await Eventually.Holds(
                 () => Symbols.All(s => read.LastOrDefault(u => u.Symbol == s)?.Quote.Last == lastProduced[s]),
                 "the latest produced quote of every symbol at the reader", TimeSpan.FromSeconds(10));
 

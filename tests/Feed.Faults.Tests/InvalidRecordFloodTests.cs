@@ -82,14 +82,14 @@ public class InvalidRecordFloodTests(ITestOutputHelper output)
         }
 
         kafka.Flush();
-        await Wait.UntilAsync(() => client.Quotes.Length >= ValidTicks, $"all {ValidTicks} valid ticks at the client", TimeSpan.FromSeconds(20));
+        await Eventually.Holds(() => client.Quotes.Length >= ValidTicks, $"all {ValidTicks} valid ticks at the client", TimeSpan.FromSeconds(20));
         var quotes = client.Quotes;
         Assert.Equal(ValidTicks, quotes.Length);
         Assert.All(quotes, q => Assert.Equal(0, q.Dropped));
 
         var stats = gateway.Get<IngestStats>();
         var expectedRejects = withInvalid ? ValidTicks : 0;
-        await Wait.UntilAsync(() => stats.RejectedTotal >= expectedRejects, "every reject counted", TimeSpan.FromSeconds(10));
+        await Eventually.Holds(() => stats.RejectedTotal >= expectedRejects, "every reject counted", TimeSpan.FromSeconds(10));
         Assert.Equal(expectedRejects, stats.RejectedTotal);
         foreach (var (reason, _) in Invalid)
         {

@@ -62,11 +62,11 @@ public class StaleFeedTests
 
         kafka.Cluster.SetAllBrokersUp();
         await client.WaitForAsync(m => m.Type == "status" && m.Message.GetProperty("feed").GetString() == "live", "status live after the brokers returned", TimeSpan.FromSeconds(20));
-        await Wait.UntilAsync(() => SseHas(sseEvents, "live"), "status live over SSE", TimeSpan.FromSeconds(10));
+        await Eventually.Holds(() => SseHas(sseEvents, "live"), "status live over SSE", TimeSpan.FromSeconds(10));
         Assert.True(SseHas(sseEvents, "stale"), "SSE heard the stale status too");
 
         // Feed.Client raised the same two, in order.
-        await Wait.UntilAsync(() => told.Count >= 2, "Feed.Client's two status events", TimeSpan.FromSeconds(10));
+        await Eventually.Holds(() => told.Count >= 2, "Feed.Client's two status events", TimeSpan.FromSeconds(10));
         Assert.Equal([true, false], told.Select(e => e.IsStale));
         Assert.NotNull(told.First().Since);
         await feedClient.DisposeAsync();

@@ -55,7 +55,7 @@ public class ConfigurationTests
             Assert.Equal("hello", (await allowed.ReceiveAsync())!.Value.Type());
         }
 
-        await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 2), "quotes of the two listed symbols");
+        await Eventually.Holds(() => Task.FromResult(gateway.State.Count == 2), "quotes of the two listed symbols");
         Assert.Equal(["AAPL", "MSFT"], gateway.State.Symbols().Order());
     }
 }

@@ -69,17 +69,6 @@ internal sealed class GatewayHost : IAsyncDisposable
         return new GatewayHost(app, new Uri(app.Urls.Single()), errors);
     }
 
-    /// <summary>Polls until <paramref name="condition"/> holds, failing with <paramref name="what"/> after the timeout.</summary>
-    public static async Task Eventually(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for: {what}");
-            await Task.Delay(50);
-        }
-    }
-
     /// <summary>
     /// Error logs the test expects (a fault it provokes on purpose): matched by category or message. Any other
     /// Error entry fails the test when the gateway is disposed, so a fault no assertion looked for is not missed.

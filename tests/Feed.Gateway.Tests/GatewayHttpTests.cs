@@ -16,7 +16,7 @@ public class GatewayHttpTests
         await using var gateway = await GatewayHost.StartAsync(("Feed:Simulator:TicksPerSecond", 2000));
 
         string[] symbols = [];
-        await GatewayHost.Eventually(async () =>
+        await Eventually.Holds(async () =>
         {
             symbols = JsonSerializer.Deserialize<string[]>(await gateway.Http.GetStringAsync(new Uri("/api/symbols", UriKind.Relative)))!;
             return symbols.Length > 100 && symbols.Contains("EUR/USD");
@@ -28,7 +28,7 @@ public class GatewayHttpTests
         Assert.True(first.GetProperty("bid").GetDecimal() < first.GetProperty("ask").GetDecimal());
 
         JsonElement later = first;
-        await GatewayHost.Eventually(async () =>
+        await Eventually.Holds(async () =>
         {
             later = await GetQuote(gateway, "AAPL");
             return later.GetProperty("seq").GetInt64() > first.GetProperty("seq").GetInt64();
@@ -42,7 +42,7 @@ public class GatewayHttpTests
     public async Task A_symbol_with_a_slash_is_reachable_over_HTTP(string path)
     {
         await using var gateway = await GatewayHost.StartAsync(("Feed:Simulator:Symbols", "EUR/USD"), ("Feed:Simulator:TicksPerSecond", 200));
-        await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 1), "EUR/USD to have state");
+        await Eventually.Holds(() => Task.FromResult(gateway.State.Count == 1), "EUR/USD to have state");
         var body = await gateway.Http.GetStringAsync(new Uri(path, UriKind.Relative));
         Assert.StartsWith("""{"symbol":"EUR/USD","seq":""", body, StringComparison.Ordinal);
     }
@@ -72,7 +72,7 @@ public class GatewayHttpTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode);
 
         cluster.CreateTopic("late-topic", 2);
-        await GatewayHost.Eventually(
+        await Eventually.Holds(
             async () => (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK,
             "readiness after the topic appeared");
     }
@@ -108,7 +108,7 @@ public class GatewayHttpTests
         Assert.True(kcat.ExitCode == 0, await kcat.StandardError.ReadToEndAsync());
 
         string body = "";
-        await GatewayHost.Eventually(async () =>
+        await Eventually.Holds(async () =>
         {
             var response = await gateway.Http.GetAsync(new Uri("/api/quotes/KCAT.T", UriKind.Relative));
             body = await response.Content.ReadAsStringAsync();
@@ -120,7 +120,7 @@ public class GatewayHttpTests
     private static async Task<JsonElement> GetQuote(GatewayHost gateway, string symbol)
     {
         JsonElement quote = default;
-        await GatewayHost.Eventually(async () =>
+        await Eventually.Holds(async () =>
         {
             var response = await gateway.Http.GetAsync(new Uri($"/api/quotes/{Uri.EscapeDataString(symbol)}", UriKind.Relative));
             if (!response.IsSuccessStatusCode)

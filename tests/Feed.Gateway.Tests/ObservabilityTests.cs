@@ -21,7 +21,7 @@ public class ObservabilityTests
         await slow.SendAsync("""{"op":"subscribe","symbols":["S01","S02","S03","S04","S05"]}""");
 
         var first = await ScrapeAsync(gateway);
-        await GatewayHost.Eventually(async () =>
+        await Eventually.Holds(async () =>
         {
             first = await ScrapeAsync(gateway);
             // Not Value(): a scrape taken before the first collection holds no series yet, and that is worth a retry.
@@ -29,7 +29,7 @@ public class ObservabilityTests
         }, "the connection and its five subscriptions to show in /metrics");
 
         Dictionary<string, double> later = first;
-        await GatewayHost.Eventually(async () =>
+        await Eventually.Holds(async () =>
         {
             later = await ScrapeAsync(gateway);
             return later.ContainsKey("marketstream_gateway_quotes_dropped_total{policy=\"drop-oldest\"}")
@@ -54,13 +54,13 @@ public class ObservabilityTests
         cluster.CreateTopic("market.ticks", 2);
         await using var gateway = await GatewayHost.StartAsync(
             ("Feed:Kafka:BootstrapServers", cluster.BootstrapServers), ("Feed:Kafka:UnreachableGraceSeconds", 2));
-        await GatewayHost.Eventually(async () => await ReadyAsync(gateway) == HttpStatusCode.OK, "ready");
+        await Eventually.Holds(async () => await ReadyAsync(gateway) == HttpStatusCode.OK, "ready");
 
         cluster.SetAllBrokersDown();
-        await GatewayHost.Eventually(async () => await ReadyAsync(gateway) == HttpStatusCode.ServiceUnavailable, "not ready while Kafka is away", TimeSpan.FromSeconds(30));
+        await Eventually.Holds(async () => await ReadyAsync(gateway) == HttpStatusCode.ServiceUnavailable, "not ready while Kafka is away", TimeSpan.FromSeconds(30));
 
         cluster.SetAllBrokersUp();
-        await GatewayHost.Eventually(async () => await ReadyAsync(gateway) == HttpStatusCode.OK, "ready again", TimeSpan.FromSeconds(30));
+        await Eventually.Holds(async () => await ReadyAsync(gateway) == HttpStatusCode.OK, "ready again", TimeSpan.FromSeconds(30));
     }
 
     /// <summary>
@@ -80,7 +80,7 @@ public class ObservabilityTests
         }
 
         Dictionary<string, double> series = [];
-        await GatewayHost.Eventually(async () =>
+        await Eventually.Holds(async () =>
         {
             series = await ScrapeAsync(gateway);
             return series.GetValueOrDefault("marketstream_gateway_disconnects_total{code=\"client\"}") == 40;
@@ -97,7 +97,7 @@ public class ObservabilityTests
             await normal.Socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
         }
 
-        await GatewayHost.Eventually(async () => (await ScrapeAsync(gateway)).GetValueOrDefault("marketstream_gateway_disconnects_total{code=\"1000\"}") == 1, "a 1000 counted as such");
+        await Eventually.Holds(async () => (await ScrapeAsync(gateway)).GetValueOrDefault("marketstream_gateway_disconnects_total{code=\"1000\"}") == 1, "a 1000 counted as such");
     }
 
     private static async Task<HttpStatusCode> ReadyAsync(GatewayHost gateway) =>

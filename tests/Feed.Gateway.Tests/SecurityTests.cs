@@ -63,7 +63,7 @@ public class SecurityTests
     public async Task A_token_for_AAPL_and_FX_cannot_see_MSFT_by_any_endpoint()
     {
         await using var gateway = await GatewayHost.StartAsync(AuthOn);
-        await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 3), "state for the three symbols");
+        await Eventually.Holds(() => Task.FromResult(gateway.State.Count == 3), "state for the three symbols");
         var token = Token("AAPL FX:*");
 
         await using var client = await ProtocolClient.ConnectAsync(gateway.Address, $"access_token={token}&throttleMs=0");
@@ -138,7 +138,7 @@ public class SecurityTests
 
         // A slot freed is a slot available again.
         await a1.DisposeAsync();
-        await GatewayHost.Eventually(() => Task.FromResult(gateway.Get<MarketStream.Gateway.Streaming.SessionRegistry>().Count == 2), "alice's first connection to be gone");
+        await Eventually.Holds(() => Task.FromResult(gateway.Get<MarketStream.Gateway.Streaming.SessionRegistry>().Count == 2), "alice's first connection to be gone");
         await using var a3 = await ProtocolClient.ConnectAsync(gateway.Address, $"access_token={alice}");
         Assert.Equal("hello", (await a3.ReceiveAsync())!.Value.Type());
     }
@@ -166,7 +166,7 @@ public class SecurityTests
             Assert.Equal("hello", (await client.ReceiveAsync())!.Value.Type());
             await client.SendAsync("""{"op":"subscribe","symbols":["AAPL"]}""");
             // Over TLS the stream is the same: the AAPL snapshot, then updates with its quotes.
-            await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 1), "a quote of AAPL");
+            await Eventually.Holds(() => Task.FromResult(gateway.State.Count == 1), "a quote of AAPL");
             var (snapshot, _) = await client.ReceiveUntilAsync("snapshot");
             Assert.Equal(["AAPL"], snapshot.Quotes().Select(q => q.GetProperty("symbol").GetString()));
             var (updates, _) = await client.ReceiveUntilAsync("updates");

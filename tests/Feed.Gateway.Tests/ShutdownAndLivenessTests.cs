@@ -11,7 +11,7 @@ public class ShutdownAndLivenessTests
     public async Task Stopping_the_gateway_turns_readiness_false_and_closes_every_client_with_1001_within_the_drain_window()
     {
         var gateway = await GatewayHost.StartAsync(("Feed:Simulator:Symbols", "AAPL"), ("Feed:Gateway:DrainSeconds", 2));
-        await GatewayHost.Eventually(
+        await Eventually.Holds(
             async () => (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK, "ready");
         var clients = new List<ProtocolClient>();
         for (var i = 0; i < 4; i++)
@@ -33,7 +33,7 @@ public class ShutdownAndLivenessTests
         var stopping = gateway.App.StopAsync();
 
         // While the drain runs, readiness is false (the listener is still up until the drain ends).
-        await GatewayHost.Eventually(async () =>
+        await Eventually.Holds(async () =>
         {
             try
             {

@@ -104,7 +104,7 @@ public class SlowConsumerTests
         await using var slow = await ConnectSubscribedAsync(gateway, "throttleMs=0&policy=disconnect", small: true);
         var session = await FindSessionAsync(gateway, slow);
 
-        await GatewayHost.Eventually(() => Task.FromResult(session.CloseCode == CloseCodes.SlowConsumer), "the server to give up on the slow client", TimeSpan.FromSeconds(20));
+        await Eventually.Holds(() => Task.FromResult(session.CloseCode == CloseCodes.SlowConsumer), "the server to give up on the slow client", TimeSpan.FromSeconds(20));
 
         // Reading again, the client drains what was in flight and then finds the close frame.
         Assert.Equal(CloseCodes.SlowConsumer, await slow.ReceiveCloseAsync(TimeSpan.FromSeconds(20)));
@@ -136,12 +136,12 @@ public class SlowConsumerTests
 
     /// <summary>The client reads nothing; once its socket is full the server's send blocks and quotes start to wait.</summary>
     private static Task WaitUntilBlockedAsync(Session session) =>
-        GatewayHost.Eventually(() => Task.FromResult(session.PendingCount > 0), "the stalled client's sends to block", TimeSpan.FromSeconds(20));
+        Eventually.Holds(() => Task.FromResult(session.PendingCount > 0), "the stalled client's sends to block", TimeSpan.FromSeconds(20));
 
     private static async Task<Session> FindSessionAsync(GatewayHost gateway, ProtocolClient client)
     {
         Session? found = null;
-        await GatewayHost.Eventually(() =>
+        await Eventually.Holds(() =>
         {
             found = gateway.Get<SessionRegistry>().Snapshot().SingleOrDefault(s => s.Id == client.SessionId);
             return Task.FromResult(found is not null);

@@ -10,7 +10,7 @@ public class SseTests
     public async Task A_plain_HTTP_client_receives_a_snapshot_and_then_updates_for_the_requested_symbols()
     {
         await using var gateway = await GatewayHost.StartAsync(("Feed:Simulator:Symbols", "AAPL,MSFT,EUR/USD"), ("Feed:Simulator:TicksPerSecond", 500));
-        await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 3), "state for every symbol");
+        await Eventually.Holds(() => Task.FromResult(gateway.State.Count == 3), "state for every symbol");
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/sse?symbols=aapl,EUR/USD&throttleMs=200");
         using var response = await gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);

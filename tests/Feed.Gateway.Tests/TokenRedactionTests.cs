@@ -97,7 +97,7 @@ public class TokenRedactionTests
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")];
         await using (var gateway = await GatewayHost.StartAsync(b => b.Logging.AddProvider(logs), settings))
         {
-            await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 3), "quotes for the three simulated symbols");
+            await Eventually.Holds(() => Task.FromResult(gateway.State.Count == 3), "quotes for the three simulated symbols");
             await using (var ws = await ProtocolClient.ConnectAsync(gateway.Address, $"access_token={token}&throttleMs=0"))
             {
                 await ws.ReceiveUntilAsync("hello");

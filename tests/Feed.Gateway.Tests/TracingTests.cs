@@ -42,8 +42,8 @@ public class TracingTests
             Value = TickEncoder.ToUtf8(new Tick { Symbol = "PLAIN", Ts = 1, Last = 2.5m }),
         }).WaitAsync(TimeSpan.FromSeconds(15));
 
-        await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 2), "both ticks to reach the state");
-        await GatewayHost.Eventually(() => Task.FromResult(stopped.Any(a => a.TraceId == traceId)), "the tick's span");
+        await Eventually.Holds(() => Task.FromResult(gateway.State.Count == 2), "both ticks to reach the state");
+        await Eventually.Holds(() => Task.FromResult(stopped.Any(a => a.TraceId == traceId)), "the tick's span");
         var span = stopped.Single(a => a.TraceId == traceId);
         Assert.Equal(parentSpan, span.ParentSpanId);
         Assert.Equal(ActivityKind.Consumer, span.Kind);

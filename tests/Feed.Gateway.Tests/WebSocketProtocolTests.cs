@@ -37,7 +37,7 @@ public class WebSocketProtocolTests
     public async Task Subscribe_gets_subscribed_then_one_snapshot_then_updates_with_strictly_increasing_seq()
     {
         await using var gateway = await GatewayHost.StartAsync(("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 400));
-        await GatewayHost.Eventually(() => Task.FromResult(gateway.State.Count == 2), "both symbols to have state");
+        await Eventually.Holds(() => Task.FromResult(gateway.State.Count == 2), "both symbols to have state");
         await using var client = await ProtocolClient.ConnectAsync(gateway.Address, "throttleMs=50");
         await client.ReceiveUntilAsync("hello");
 
@@ -261,7 +261,7 @@ public class WebSocketProtocolTests
 
         // A slot freed is a slot available again.
         await a.DisposeAsync();
-        await GatewayHost.Eventually(() => Task.FromResult(gateway.Get<MarketStream.Gateway.Streaming.SessionRegistry>().Count == 1), "the first client to be gone");
+        await Eventually.Holds(() => Task.FromResult(gateway.Get<MarketStream.Gateway.Streaming.SessionRegistry>().Count == 1), "the first client to be gone");
         await using var d = await ProtocolClient.ConnectAsync(gateway.Address);
         Assert.Equal("hello", (await d.ReceiveAsync())!.Value.Type());
     }

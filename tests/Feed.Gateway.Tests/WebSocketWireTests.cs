@@ -201,11 +201,11 @@ public class WebSocketWireTests
         await client.ReadUntilAsync(Text);
         await client.SendTextAsync("""{"op":"subscribe","symbols":["S01","S02","S03","S04"]}""");
         var session = gateway.Get<SessionRegistry>().Snapshot().Single();
-        await GatewayHost.Eventually(() => Task.FromResult(session.PendingCount > 0), "the sends to block", TimeSpan.FromSeconds(20));
+        await Eventually.Holds(() => Task.FromResult(session.PendingCount > 0), "the sends to block", TimeSpan.FromSeconds(20));
 
         // The client reads nothing from now on. Its sender is stuck in a send, so no ping can even go out: a send
         // stalled for 2.5 s (interval + timeout) is what takes the peer for dead.
-        await GatewayHost.Eventually(() => Task.FromResult(session.CloseCode is not null), "the server to give up on the peer", TimeSpan.FromSeconds(15));
+        await Eventually.Holds(() => Task.FromResult(session.CloseCode is not null), "the server to give up on the peer", TimeSpan.FromSeconds(15));
         Assert.Equal(CloseCodes.Abnormal, session.CloseCode);
         Assert.True(DateTime.UtcNow - connectedAt >= TimeSpan.FromSeconds(2.3), "cut off before the stall limit");
         await WaitForNoSessionsAsync(gateway);

@@ -57,7 +57,7 @@ public class WireFuzzTests
 
         // Every fuzzed connection is gone from the registry (the connections gauge reads it); the neighbour's is left.
         var registry = gateway.Get<SessionRegistry>();
-        await GatewayHost.Eventually(() => Task.FromResult(registry.Count == 1), $"only the neighbour to remain ({registry.Count} sessions)", TimeSpan.FromSeconds(15));
+        await Eventually.Holds(() => Task.FromResult(registry.Count == 1), $"only the neighbour to remain ({registry.Count} sessions)", TimeSpan.FromSeconds(15));
         Assert.Equal(System.Net.HttpStatusCode.OK, (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode);
 
         await stop.CancelAsync();

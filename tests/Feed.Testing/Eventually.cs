@@ -10,7 +10,7 @@ namespace MarketStream.Testing;
 public static class Eventually
 {
     /// <summary>How long a condition gets unless the test says otherwise: generous, as CI machines are shared.</summary>
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
 
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(10);
 
@@ -22,8 +22,8 @@ public static class Eventually
     public static Task Holds(Func<bool> condition, Func<string> what, TimeSpan? timeout = null) =>
         HoldsAsync(() => Task.FromResult(condition()), what, timeout);
 
-    /// <summary>Waits until the asynchronous <paramref name="condition"/> holds; fails with <paramref name="what"/> after the timeout.</summary>
-    public static Task HoldsAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
+    /// <summary>Waits until the asynchronous <paramref name="condition"/> (an HTTP probe, say) holds; fails with <paramref name="what"/> after the timeout.</summary>
+    public static Task Holds(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
         HoldsAsync(condition, () => what, timeout);
 
     /// <summary>True as soon as <paramref name="condition"/> holds, false if it did not within <paramref name="within"/>.</summary>

@@ -61,7 +61,7 @@ internal sealed class FaultGateway : IAsyncDisposable
     }
 
     public Task WaitReadyAsync(TimeSpan? timeout = null) =>
-        Wait.UntilAsync(async () => await ReadinessAsync() == 200, "the gateway to be ready", timeout ?? TimeSpan.FromSeconds(20));
+        Eventually.Holds(async () => await ReadinessAsync() == 200, "the gateway to be ready", timeout ?? TimeSpan.FromSeconds(20));
 
     public async Task StopAsync()
     {

@@ -81,7 +81,7 @@ internal sealed class StreamRecorder : IAsyncDisposable
     }
 
     public Task WaitForAsync(Func<Received, bool> predicate, string what, TimeSpan timeout) =>
-        Wait.UntilAsync(() => Messages.Any(predicate), what, timeout);
+        Eventually.Holds(() => Messages.Any(predicate), what, timeout);
 
     private async Task ReceiveLoop()
     {

@@ -75,7 +75,7 @@ public class SessionDeliveryTests
 
         c.Transport.Hold();
         h.Publish("AAPL", 1m);
-        await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
+        await Eventually.Holds(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
         h.Advance(throttleMs + 50);
         h.Publish("AAPL", 2m);
         h.Publish("MSFT", 10m);
@@ -152,7 +152,7 @@ public class SessionDeliveryTests
             latest[symbol] = last.Seq;
             if (i == 0)
             {
-                await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
+                await Eventually.Holds(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
             }
 
             most = Math.Max(most, c.Session.PendingCount);
@@ -191,7 +191,7 @@ public class SessionDeliveryTests
 
         c.Transport.Hold();
         h.Publish("AAPL", 1m);
-        await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
+        await Eventually.Holds(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
         for (var i = 0; i < 16; i++)
         {
             h.Publish("AAPL", 2m + i);

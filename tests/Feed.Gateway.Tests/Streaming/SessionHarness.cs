@@ -98,7 +98,7 @@ internal sealed class SessionHarness : IAsyncDisposable
     {
         for (var advanced = 0; ; advanced++)
         {
-            if (await Eventually(condition, TimeSpan.FromMilliseconds(50)))
+            if (await MarketStream.Testing.Eventually.Within(condition, TimeSpan.FromMilliseconds(50)))
             {
                 return;
             }
@@ -106,31 +106,6 @@ internal sealed class SessionHarness : IAsyncDisposable
             Assert.True(advanced < maxMs, $"{what}: not within {maxMs} ms of fake time (now +{Elapsed.TotalMilliseconds} ms)");
             Advance(1);
         }
-    }
-
-    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="within"/> real time passes.</summary>
-    public static async Task<bool> Eventually(Func<bool> condition, TimeSpan within)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (watch.Elapsed > within)
-            {
-                return false;
-            }
-
-            await Task.Delay(1);
-        }
-
-        return true;
-    }
-
-    public static Task WaitUntil(Func<bool> condition, string what) => WaitUntil(condition, () => what);
-
-    /// <summary>Waits for <paramref name="condition"/>; on timeout fails, describing the state at that moment.</summary>
-    public static async Task WaitUntil(Func<bool> condition, Func<string> what)
-    {
-        Assert.True(await Eventually(condition, Timeout), $"timed out waiting for {what()}");
     }
 
     public async ValueTask DisposeAsync()
@@ -173,7 +148,7 @@ internal sealed class TestConnection(SessionHarness harness, FakeTransport trans
     /// <summary>The next message not read yet, waiting for it if need be.</summary>
     public async Task<SentMessage> ReadAsync()
     {
-        await SessionHarness.WaitUntil(() => Transport.Sent.Count > cursor, () => $"message #{cursor + 1}; so far: {Describe()}");
+        await Eventually.Holds(() => Transport.Sent.Count > cursor, () => $"message #{cursor + 1}; so far: {Describe()}");
         return Transport.Sent[cursor++];
     }
 
@@ -214,7 +189,7 @@ internal sealed class TestConnection(SessionHarness harness, FakeTransport trans
         [.. UpdateFrames().SelectMany(f => f["quotes"].EnumerateArray())];
 
     public Task WaitForAsync(Func<IReadOnlyList<SentMessage>, bool> condition, string what) =>
-        SessionHarness.WaitUntil(() => condition(Transport.Sent), () => $"{what}; so far: {Describe()}");
+        Eventually.Holds(() => condition(Transport.Sent), () => $"{what}; so far: {Describe()}");
 
     /// <summary>Waits until an <c>updates</c> frame has carried <paramref name="symbol"/> at <paramref name="seq"/> or later.</summary>
     public Task WaitForSeqAsync(string symbol, long seq) =>

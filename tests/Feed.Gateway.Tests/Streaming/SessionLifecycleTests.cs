@@ -13,7 +13,7 @@ public class SessionLifecycleTests
         var c = await SubscribedAsync(h, 0, DeliveryPolicy.Conflate, "AAPL");
         c.Transport.Hold();
         h.Publish("AAPL", 1m);
-        await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "an updates frame to be in flight");
+        await Eventually.Holds(() => c.Transport.SendInFlight, "an updates frame to be in flight");
 
         c.Session.BeginClose(CloseCodes.GoingAway, "draining");
         Assert.Equal(CloseCodes.GoingAway, c.Session.CloseCode);
@@ -42,7 +42,7 @@ public class SessionLifecycleTests
         var c = await SubscribedAsync(h, 0, DeliveryPolicy.Conflate, "AAPL");
         c.Transport.Hold();
         h.Publish("AAPL", 1m);
-        await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "an updates frame to be in flight");
+        await Eventually.Holds(() => c.Transport.SendInFlight, "an updates frame to be in flight");
 
         c.Session.BeginClose(CloseCodes.GoingAway, "draining");
         h.Advance(1_999);

@@ -165,7 +165,7 @@ public class SessionRequestTests
 
         c.Transport.Hold();
         h.Publish("AAPL", 1m);
-        await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
+        await Eventually.Holds(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
         h.Publish("AAPL", 2m);
         h.Publish("MSFT", 3m);
         Assert.Equal(2, c.Session.PendingCount);
@@ -212,7 +212,7 @@ public class SessionRequestTests
         // drop-oldest: every tick queued, none conflated; throttle 0: frames back to back, no time passing.
         c.Transport.Hold();
         h.Publish("AAPL", 1m);
-        await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
+        await Eventually.Holds(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
         h.Publish("AAPL", 2m);
         h.Publish("AAPL", 3m);
         var last = h.Publish("AAPL", 4m);
@@ -233,7 +233,7 @@ public class SessionRequestTests
         Assert.Equal("conflate", configured["policy"].GetString());
         c.Transport.Hold();
         h.Publish("AAPL", 5m);
-        await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "an updates frame to be in flight");
+        await Eventually.Holds(() => c.Transport.SendInFlight, "an updates frame to be in flight");
         h.Publish("AAPL", 6m);
         h.Publish("AAPL", 7m);
         Assert.Equal(1, c.Session.PendingCount);
@@ -262,7 +262,7 @@ public class SessionRequestTests
 
         c.Transport.Hold();
         h.Publish("AAPL", 1m);
-        await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
+        await Eventually.Holds(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
         const int Offered = 30;
         Quote last = null!;
         for (var i = 1; i < Offered; i++)
@@ -292,7 +292,7 @@ public class SessionRequestTests
 
         c.Transport.Hold();
         h.Publish("AAPL", 1m);
-        await SessionHarness.WaitUntil(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
+        await Eventually.Holds(() => c.Transport.SendInFlight, "the first updates frame to be in flight");
         for (var i = 0; i < 10; i++)
         {
             h.Publish("AAPL", 2m + i);
