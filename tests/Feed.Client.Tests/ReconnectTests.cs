@@ -20,7 +20,7 @@ public class ReconnectTests
         var port = first.Port;
         var client = new FeedClient(new FeedClientOptions { Endpoint = first.Address, ThrottleMs = 0, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(500) });
         var states = new StateRecorder(client);
-        TestGateway? second = null;
+        GatewayHost? second = null;
         try
         {
             await Wait.For(client.SubscribeAsync(["AAPL", "MSFT"]));
@@ -87,7 +87,8 @@ public class ReconnectTests
             ("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 500));
         var port = first.Port;
         var client = new FeedClient(new FeedClientOptions { Endpoint = first.Address, ThrottleMs = 0, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(500) });
-        TestGateway? second = null;
+        GatewayHost? second = null;
+        EmbeddedKafkaCluster? clusterB = null;
         try
         {
             await Wait.For(client.SubscribeAsync(["AAPL", "MSFT"]));
@@ -95,7 +96,7 @@ public class ReconnectTests
             await first.StopAsync();
             var firstStoppedAt = MarketStream.Contracts.ServerMessages.UnixMicros(DateTimeOffset.UtcNow);
 
-            using var clusterB = EmbeddedKafkaCluster.Start();
+            clusterB = EmbeddedKafkaCluster.Start();
             clusterB.CreateTopic("market.ticks", 1);
             second = await TestGateway.StartAsync(port,
                 ("Feed:Kafka:BootstrapServers", clusterB.BootstrapServers), ("Feed:Simulator:Enabled", true),
@@ -127,6 +128,9 @@ public class ReconnectTests
             {
                 await second.DisposeAsync();
             }
+
+            // The cluster goes after the gateway that reads it, or the gateway would see its broker vanish.
+            clusterB?.Dispose();
         }
     }
 }

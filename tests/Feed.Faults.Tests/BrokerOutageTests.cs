@@ -13,6 +13,9 @@ public class BrokerOutageTests(ITestOutputHelper output)
         using var kafka = new FaultKafka(brokers: 1, partitions: 3);
         await using var gateway = await FaultGateway.StartAsync(kafka, 0,
             ("Feed:Gateway:HeartbeatMs", 500), ("Feed:Kafka:UnreachableGraceSeconds", 2));
+
+        // The outage is the point of the test: the broker monitor reports it as an error.
+        gateway.ExpectErrors(e => e.StartsWith("MarketStream.Ingest.BrokerMonitor: Kafka brokers not answering", StringComparison.Ordinal));
         await gateway.WaitReadyAsync();
         await using var client = await StreamRecorder.ConnectAsync(gateway.Address, "throttleMs=0");
         await client.SubscribeAsync("OUT1");

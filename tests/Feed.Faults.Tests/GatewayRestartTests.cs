@@ -16,7 +16,7 @@ public class GatewayRestartTests(ITestOutputHelper output)
         using var kafka = new FaultKafka(brokers: 1, partitions: 3);
         var a = await FaultGateway.StartAsync(kafka, 0, ("Feed:Gateway:DrainSeconds", 1));
         var port = a.Port;
-        FaultGateway? b = null;
+        GatewayHost? b = null;
         try
         {
             await a.WaitReadyAsync();

@@ -114,7 +114,7 @@ public class SlowlorisTests
         await trickle.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
-    private static async Task<Socket> ConnectAsync(FaultGateway gateway)
+    private static async Task<Socket> ConnectAsync(GatewayHost gateway)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync("127.0.0.1", gateway.Port).WaitAsync(TimeSpan.FromSeconds(5));

@@ -1,13 +1,21 @@
 using System.Globalization;
 using MarketStream.Gateway;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Xunit;
 
-namespace MarketStream.Gateway.Tests;
+namespace MarketStream.Testing;
 
-/// <summary>A real gateway (Kestrel on 127.0.0.1, a free port) built exactly as <c>Program</c> builds it.</summary>
-internal sealed class GatewayHost : IAsyncDisposable
+/// <summary>
+/// The one in-process gateway of every test project: Kestrel on 127.0.0.1 (a free port, or a given one to restart
+/// "the same" gateway), built by <see cref="GatewayApp"/> exactly as <c>Program</c> builds it. Disposing it stops it
+/// and fails the test if the gateway logged an Error the test did not expect (<see cref="ExpectErrors"/>).
+/// </summary>
+public sealed class GatewayHost : IAsyncDisposable
 {
     private readonly ErrorLog errors;
+    private int stopped;
 
     private GatewayHost(WebApplication app, Uri address, ErrorLog errors)
     {
@@ -23,12 +31,17 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public Market.MarketState State => Get<Market.MarketState>();
+    public int Port => Address.Port;
+
+    public MarketStream.Gateway.Market.MarketState State => Get<MarketStream.Gateway.Market.MarketState>();
 
     public T Get<T>()
         where T : notnull => App.Services.GetRequiredService<T>();
 
     public static Task<GatewayHost> StartAsync(params (string Key, object Value)[] settings) => StartAsync(null, settings);
+
+    /// <summary>A gateway on <paramref name="port"/> (0: any free one), to restart on the port a stopped one had.</summary>
+    public static Task<GatewayHost> StartOnPortAsync(int port, params (string Key, object Value)[] settings) => StartAsync(null, null, port, settings);
 
     /// <summary>
     /// A gateway whose sockets buffer little (8 KiB kernel send buffer, 16 KiB Kestrel response buffer), so a
@@ -49,15 +62,15 @@ internal sealed class GatewayHost : IAsyncDisposable
     }, settings);
 
     /// <summary>A gateway on <paramref name="time"/>: a test's fake clock drives its heartbeats, throttles and deadlines.</summary>
-    public static Task<GatewayHost> StartWithClockAsync(TimeProvider time, params (string Key, object Value)[] settings) => StartAsync(null, time, settings);
+    public static Task<GatewayHost> StartWithClockAsync(TimeProvider time, params (string Key, object Value)[] settings) => StartAsync(null, time, 0, settings);
 
     /// <summary>A gateway with a last say over its builder (a log provider of the test's, say).</summary>
     public static Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, params (string Key, object Value)[] settings) =>
-        StartAsync(configure, null, settings);
+        StartAsync(configure, null, 0, settings);
 
-    private static async Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, TimeProvider? time, (string Key, object Value)[] settings)
+    private static async Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, TimeProvider? time, int port, (string Key, object Value)[] settings)
     {
-        var args = new List<string> { "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning" };
+        var args = new List<string> { $"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--Logging:LogLevel:Default=Warning" };
         args.AddRange(settings.Select(s => $"--{s.Key}={Convert.ToString(s.Value, CultureInfo.InvariantCulture)}"));
         var errors = new ErrorLog();
         var app = GatewayApp.Create([.. args], builder =>
@@ -78,11 +91,39 @@ internal sealed class GatewayHost : IAsyncDisposable
     /// <summary>The Error entries logged so far.</summary>
     public IReadOnlyCollection<string> ErrorLogs => errors.Entries;
 
-    public async ValueTask DisposeAsync()
+    /// <summary>The readiness probe's status code (0 when nothing answers).</summary>
+    public async Task<int> ReadinessAsync()
     {
+        try
+        {
+            using var response = await Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(5));
+            return (int)response.StatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or TimeoutException)
+        {
+            return 0;
+        }
+    }
+
+    public Task WaitReadyAsync(TimeSpan? timeout = null) =>
+        Eventually.Holds(async () => await ReadinessAsync() == 200, "the gateway to be ready", timeout);
+
+    /// <summary>Stops the gateway (draining its clients) and frees its port; idempotent. Errors are checked at dispose.</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref stopped, 1) == 1)
+        {
+            return;
+        }
+
         Http.Dispose();
         await App.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        await App.DisposeAsync();
+        await App.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         var unexpected = errors.Entries.Where(e => !errors.Expected.Any(match => match(e))).ToList();
         Assert.True(unexpected.Count == 0, $"the gateway logged {unexpected.Count} unexpected error(s):\n{string.Join("\n", unexpected)}");
     }
