@@ -58,6 +58,15 @@ internal static class Scenarios
             await Task.Delay(50, ct).ConfigureAwait(false);
         }
 
+        // A small backlog can be drained before the first scrape that shows it (the exporter caches /metrics):
+        // one more point after the drain, so the report always has a curve over time.
+        if (points.Count == 1)
+        {
+            var (cpu, rss) = gateway.Usage() ?? default;
+            var last = points[0];
+            points.Add((clock.Elapsed.TotalSeconds, last.Consumed, last.Lag, last.Depth, rss / 1048576.0, cpu));
+        }
+
         report.Add("simulator (broker) CPU from the gateway's start to the end of the drain", Math.Round(100 * (ProcStat.CpuSeconds(topology.Simulator!.Pid) - simCpu0) / clock.Elapsed.TotalSeconds, 1), "% of one core");
         report.Notes.Add($"Busiest gateway threads from its start to the end of the drain (% of one core over {clock.Elapsed.TotalSeconds:0.0} s): {ProcStat.TopThreads(threads0, gateway.Threads(), clock.Elapsed.TotalSeconds)}.");
         foreach (var p in points)
