@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
@@ -62,16 +61,15 @@ public class SlowlorisTests
     {
         using var kafka = new FaultKafka();
         await using var gateway = await FaultGateway.StartAsync(kafka, 0, ("Feed:Gateway:FrameTimeoutMs", (int)Limit.TotalMilliseconds));
-        using var socket = await ConnectAsync(gateway);
-        using var stream = new NetworkStream(socket, ownsSocket: false);
-        await UpgradeAsync(stream, gateway.Port);
-        var hello = await ReadFrameAsync(stream, TimeSpan.FromSeconds(10));
+        await using var client = await RawWebSocket.ConnectAsync(gateway.Address);
+        Assert.StartsWith("HTTP/1.1 101", client.ResponseHead, StringComparison.Ordinal);
+        var hello = await client.ReadFrameAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(0x1, hello.Opcode);
 
         // A masked text frame announcing 40 bytes of payload, then the payload at one byte a second.
         var payload = Encoding.UTF8.GetBytes("""{"op":"ping","id":1,"pad":"xxxxxxxxxx"}""".PadRight(40));
         var mask = new byte[] { 0x12, 0x34, 0x56, 0x78 };
-        await stream.WriteAsync(new byte[] { 0x81, (byte)(0x80 | payload.Length), mask[0], mask[1], mask[2], mask[3] });
+        await client.SendRawAsync(new byte[] { 0x81, (byte)(0x80 | payload.Length), mask[0], mask[1], mask[2], mask[3] });
         var clock = Stopwatch.StartNew();
         using var cut = new CancellationTokenSource(Limit + Slack);
         var trickle = Task.Run(async () =>
@@ -80,7 +78,7 @@ public class SlowlorisTests
             {
                 for (var i = 0; i < payload.Length && !cut.IsCancellationRequested; i++)
                 {
-                    await stream.WriteAsync(new[] { (byte)(payload[i] ^ mask[i % 4]) }, cut.Token);
+                    await client.SendRawAsync(new[] { (byte)(payload[i] ^ mask[i % 4]) });
                     await Task.Delay(1_000, cut.Token);
                 }
             }
@@ -94,14 +92,7 @@ public class SlowlorisTests
         int? closeCode = null;
         try
         {
-            while (closeCode is null)
-            {
-                var frame = await ReadFrameAsync(stream, (Limit + Slack) - clock.Elapsed);
-                if (frame.Opcode == 0x8)
-                {
-                    closeCode = frame.Payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(frame.Payload) : 1005;
-                }
-            }
+            closeCode = (await client.ReadUntilAsync(0x8, (Limit + Slack) - clock.Elapsed)).CloseCode;
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or IOException or EndOfStreamException)
         {
@@ -142,53 +133,5 @@ public class SlowlorisTests
         {
             return false;
         }
-    }
-
-    private static async Task UpgradeAsync(NetworkStream stream, int port)
-    {
-        var key = Convert.ToBase64String(Guid.NewGuid().ToByteArray());
-        var request = $"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-            $"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: marketstream.v1\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var head = new List<byte>();
-        var one = new byte[1];
-        while (!(head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n'))
-        {
-            if (await stream.ReadAsync(one, cts.Token) == 0)
-            {
-                throw new EndOfStreamException("closed during the upgrade");
-            }
-
-            head.Add(one[0]);
-        }
-
-        var response = Encoding.ASCII.GetString([.. head]);
-        Assert.StartsWith("HTTP/1.1 101", response, StringComparison.Ordinal);
-    }
-
-    /// <summary>Reads one server frame (unmasked, as servers send them).</summary>
-    private static async Task<(int Opcode, byte[] Payload)> ReadFrameAsync(NetworkStream stream, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1));
-        var header = new byte[2];
-        await stream.ReadExactlyAsync(header, cts.Token);
-        long length = header[1] & 0x7f;
-        if (length == 126)
-        {
-            var ext = new byte[2];
-            await stream.ReadExactlyAsync(ext, cts.Token);
-            length = BinaryPrimitives.ReadUInt16BigEndian(ext);
-        }
-        else if (length == 127)
-        {
-            var ext = new byte[8];
-            await stream.ReadExactlyAsync(ext, cts.Token);
-            length = (long)BinaryPrimitives.ReadUInt64BigEndian(ext);
-        }
-
-        var payload = new byte[length];
-        await stream.ReadExactlyAsync(payload, cts.Token);
-        return (header[0] & 0x0f, payload);
     }
 }

@@ -125,18 +125,7 @@ internal sealed class StreamRecorder : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (socket.State == WebSocketState.Open)
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            try
-            {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", cts.Token);
-            }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
-            {
-                // Best effort.
-            }
-        }
+        await socket.CloseQuietlyAsync();
 
         await stop.CancelAsync();
         socket.Abort();

@@ -2,15 +2,16 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Xunit;
 
-namespace MarketStream.Gateway.Tests;
+namespace MarketStream.Testing;
 
 /// <summary>
 /// A WebSocket client that knows only PROTOCOL.md: sends JSON text frames, receives one JSON object per frame.
 /// Optionally with a tiny socket receive buffer, so that a client that stops reading quickly pushes back on
 /// the server, as a slow terminal on a real network would.
 /// </summary>
-internal sealed class ProtocolClient : IAsyncDisposable
+public sealed class ProtocolClient : IAsyncDisposable
 {
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
     private readonly ClientWebSocket socket;
@@ -134,6 +135,19 @@ internal sealed class ProtocolClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await socket.CloseQuietlyAsync();
+
+        socket.Abort();
+        socket.Dispose();
+    }
+}
+
+public static class ProtocolJsonExtensions
+{
+    /// <summary>Ends a test client's side of the connection: a normal close frame if it is still open, best effort, 2 s at most.</summary>
+    public static async Task CloseQuietlyAsync(this WebSocket socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
         if (socket.State == WebSocketState.Open)
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
@@ -146,14 +160,8 @@ internal sealed class ProtocolClient : IAsyncDisposable
                 // Best effort.
             }
         }
-
-        socket.Abort();
-        socket.Dispose();
     }
-}
 
-internal static class ProtocolJsonExtensions
-{
     public static string? Type(this JsonElement message) =>
         message.TryGetProperty("type", out var t) ? t.GetString() : null;
 

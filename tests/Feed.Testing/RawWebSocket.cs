@@ -3,15 +3,16 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using Xunit;
 
-namespace MarketStream.Gateway.Tests;
+namespace MarketStream.Testing;
 
 /// <summary>
 /// A WebSocket client written byte by byte (RFC 6455) over a raw TCP socket, so a test can send what no
 /// well-behaved client library would: unmasked frames, reserved bits, fragments with a ping between them,
 /// invalid UTF-8, odd close frames; and see exactly what the server sends back, and how the TCP connection ends.
 /// </summary>
-internal sealed class RawWebSocket : IAsyncDisposable
+public sealed class RawWebSocket : IAsyncDisposable
 {
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
     private readonly Socket socket;
@@ -117,7 +118,8 @@ internal sealed class RawWebSocket : IAsyncDisposable
     /// <summary>Reads one server frame; the server's frames are never masked (asserted).</summary>
     public async Task<Frame> ReadFrameAsync(TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        var limit = timeout ?? DefaultTimeout;
+        using var cts = new CancellationTokenSource(limit > TimeSpan.Zero ? limit : TimeSpan.FromMilliseconds(1));
         var header = new byte[2];
         await stream.ReadExactlyAsync(header, cts.Token);
         Assert.True((header[1] & 0x80) == 0, "a server frame was masked");
@@ -183,7 +185,7 @@ internal sealed class RawWebSocket : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    internal readonly record struct Frame(bool Fin, int Reserved, int Opcode, byte[] Payload)
+    public readonly record struct Frame(bool Fin, int Reserved, int Opcode, byte[] Payload)
     {
         public int CloseCode => Payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(Payload) : 1005;
 
