@@ -27,31 +27,38 @@ public static class Eventually
         HoldsAsync(condition, () => what, timeout);
 
     /// <summary>True as soon as <paramref name="condition"/> holds, false if it did not within <paramref name="within"/>.</summary>
-    public static async Task<bool> Within(Func<bool> condition, TimeSpan within)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > within)
-            {
-                return false;
-            }
-
-            await Task.Delay(Interval);
-        }
-
-        return true;
-    }
+    public static Task<bool> Within(Func<bool> condition, TimeSpan within) => PollAsync(() => Task.FromResult(condition()), within);
 
     private static async Task HoldsAsync(Func<Task<bool>> condition, Func<string> what, TimeSpan? timeout)
     {
         var limit = timeout ?? DefaultTimeout;
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
+        if (!await PollAsync(condition, limit))
         {
+            Assert.Fail($"Timed out after {limit.TotalSeconds:0.#} s waiting for {what()}");
+        }
+    }
+
+    /// <summary>The one poll: true once the condition holds; false at the limit, also when one asynchronous check outlasts it.</summary>
+    private static async Task<bool> PollAsync(Func<Task<bool>> condition, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var check = condition();
+            var left = limit - clock.Elapsed;
+            if (!check.IsCompleted && await Task.WhenAny(check, Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero)) != check)
+            {
+                return false;
+            }
+
+            if (await check)
+            {
+                return true;
+            }
+
             if (clock.Elapsed > limit)
             {
-                Assert.Fail($"Timed out after {limit.TotalSeconds:0.#} s waiting for {what()}");
+                return false;
             }
 
             await Task.Delay(Interval);

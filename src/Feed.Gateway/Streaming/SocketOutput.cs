@@ -124,7 +124,7 @@ internal sealed class SocketOutput : PipeWriter
             {
                 Append(data.Span);
                 StartDrain();
-                return Pause() is { } pause ? new ValueTask(pause) : ValueTask.CompletedTask;
+                return Paused();
             }
 
             sending = true;
@@ -151,17 +151,11 @@ internal sealed class SocketOutput : PipeWriter
 
         lock (gate)
         {
+            // What the socket did not take (if anything) goes to the loop, which starts only if there is some.
             Append(rest);
-            if (backlog == 0)
-            {
-                sending = false;
-                return ValueTask.CompletedTask;
-            }
-
-            // The socket is full (or another write came meanwhile): the loop sends the rest.
             sending = false;
             StartDrain();
-            return Pause() is { } pause ? new ValueTask(pause) : ValueTask.CompletedTask;
+            return Paused();
         }
     }
 
@@ -438,6 +432,9 @@ internal sealed class SocketOutput : PipeWriter
         resumed ??= new TaskCompletionSource<FlushResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         return resumed.Task;
     }
+
+    // Under gate: what a send returns.
+    private ValueTask Paused() => Pause() is { } pause ? new ValueTask(pause) : ValueTask.CompletedTask;
 
     private static ValueTask<FlushResult> Flushed(Task<FlushResult>? pause) =>
         pause is null ? new ValueTask<FlushResult>(Done) : new ValueTask<FlushResult>(pause);

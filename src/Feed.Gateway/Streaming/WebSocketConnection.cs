@@ -168,7 +168,7 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         var frame = new byte[HeaderSize(payload.Length) + payload.Length];
         WriteHeader(frame, Close, payload.Length);
         payload.CopyTo(frame.AsSpan(frame.Length - payload.Length));
-        return direct is not null ? direct.SendAsync(frame) : stream.WriteAsync(frame, cancellationToken);
+        return Write(frame, cancellationToken);
     }
 
     public void Abort() => context.Abort();
@@ -236,7 +236,9 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         return Write(frame);
     }
 
-    private ValueTask Write(ReadOnlyMemory<byte> frame) => direct is not null ? direct.SendAsync(frame) : stream.WriteAsync(frame);
+    /// <summary>Every frame leaves here: straight to the socket, or through Kestrel's stream (TLS, or the switch off).</summary>
+    private ValueTask Write(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken = default) =>
+        direct is not null ? direct.SendAsync(frame) : stream.WriteAsync(frame, cancellationToken);
 
     internal static int HeaderSize(int length) => length <= 125 ? 2 : length <= ushort.MaxValue ? 4 : 10;
 

@@ -245,11 +245,11 @@ internal static partial class LibrdkafkaNative
 
     // ---- rdkafka.h -------------------------------------------------------------------------
 
-    /// <summary><c>char *rd_kafka_clusterid(rd_kafka_t *rk, int timeout_ms)</c>; free the result with <see cref="rd_kafka_mem_free"/>.</summary>
     /// <summary><c>int rd_kafka_thread_cnt(void)</c>: threads librdkafka runs now, over every handle of the process.</summary>
     [LibraryImport(LibraryName)]
     internal static partial int rd_kafka_thread_cnt();
 
+    /// <summary><c>char *rd_kafka_clusterid(rd_kafka_t *rk, int timeout_ms)</c>; free the result with <see cref="rd_kafka_mem_free"/>.</summary>
     [LibraryImport(LibraryName)]
     internal static partial nint rd_kafka_clusterid(nint rk, int timeoutMs);
 
