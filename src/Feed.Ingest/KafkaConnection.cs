@@ -42,13 +42,24 @@ public sealed partial class KafkaConnection : IDisposable
 
     public string Topic => options.Topic;
 
-    /// <summary>Settings shared by every client: bootstrap servers, client id, and the pass-through properties.</summary>
+    /// <summary>
+    /// How long a client waits for any answer on a broker connection before it drops the connection and
+    /// reconnects, unless the client sets its own (the consumer adds its fetch wait) or the pass-through properties
+    /// do. A broker host that vanished, a network partition or a stalled broker sends no FIN or RST: until this
+    /// timeout the client waits on a connection that will never answer, however soon the broker is back.
+    /// librdkafka's default is 60 s, a frozen minute for every terminal; 10 s is plenty for requests that take
+    /// milliseconds.
+    /// </summary>
+    public const int SocketTimeoutMs = 10_000;
+
+    /// <summary>Settings shared by every client: bootstrap servers, client id, the socket timeout, and the pass-through properties.</summary>
     public T Configure<T>(T config)
         where T : ClientConfig
     {
         ArgumentNullException.ThrowIfNull(config);
         config.BootstrapServers = BootstrapServers;
         config.ClientId ??= options.ClientId;
+        config.SocketTimeoutMs ??= SocketTimeoutMs;
         foreach (var (key, value) in options.Properties)
         {
             config.Set(key, value);

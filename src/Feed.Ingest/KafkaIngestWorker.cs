@@ -121,6 +121,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
 
     private IConsumer<Ignore, DecodedTick> BuildConsumer()
     {
+        var fetchWaitMaxMs = options.FetchWaitMaxMs ?? (connection.Embedded is null ? 100 : 2);
         var config = connection.Configure(new ConsumerConfig
         {
             // librdkafka wants a group id on a consumer even though we only Assign and never commit:
@@ -135,7 +136,11 @@ public sealed partial class KafkaIngestWorker : BackgroundService
             // fetch, or a consumer that fell further behind than retention) is handled in Consume: see Rejoin.
             AutoOffsetReset = AutoOffsetReset.Error,
             SocketNagleDisable = true,
-            FetchWaitMaxMs = options.FetchWaitMaxMs ?? (connection.Embedded is null ? 100 : 2),
+            FetchWaitMaxMs = fetchWaitMaxMs,
+
+            // A fetch is answered after at most its wait: one unanswered for the wait plus the shared timeout
+            // is on a dead connection (see KafkaConnection.SocketTimeoutMs).
+            SocketTimeoutMs = fetchWaitMaxMs + KafkaConnection.SocketTimeoutMs,
 
             // librdkafka's prefetch buffer defaults to 64 MB per client; 32 MB still covers several
             // seconds of a heavy market, and backpressure holds the rest in Kafka.

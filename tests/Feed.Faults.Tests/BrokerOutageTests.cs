@@ -71,6 +71,37 @@ public class BrokerOutageTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_broker_that_stops_answering_without_closing_its_connections_is_left_and_updates_resume_soon_after_it_answers_again()
+    {
+        // A network partition or a stalled broker: nothing is closed, nothing is answered. The embedded broker
+        // holds every response for ten minutes, so the gateway's requests in flight then are answered, on that
+        // connection, never in this test; only a client that gives up on the connection and opens a new one
+        // sees the broker again. librdkafka's default socket timeout (60 s) would freeze the feed for a minute.
+        using var kafka = new FaultKafka(brokers: 1, partitions: 3);
+        await using var gateway = await FaultGateway.StartAsync(kafka, 0);
+        gateway.ExpectErrors(e => e.StartsWith("MarketStream.Ingest.BrokerMonitor: Kafka brokers not answering", StringComparison.Ordinal));
+        await gateway.WaitReadyAsync();
+        await using var client = await StreamRecorder.ConnectAsync(gateway.Address, "throttleMs=0");
+        await client.SubscribeAsync("HANG");
+        kafka.Produce(new Tick { Symbol = "HANG", Ts = FaultKafka.NowMicros, Last = 100m });
+        await client.WaitForAsync(m => m.Type == "updates", "an update before the broker hangs", TimeSpan.FromSeconds(10));
+
+        kafka.Cluster.SetBrokerRtt(1, TimeSpan.FromMinutes(10));
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the gateway's fetches pile up unanswered
+        kafka.Cluster.SetBrokerRtt(1, TimeSpan.Zero);
+        var answeringAt = FaultKafka.NowMicros;
+
+        // The producer had nothing in flight during the hang, so its ticks reach the broker at once; the gateway
+        // must find them through a new connection.
+        kafka.Produce(new Tick { Symbol = "HANG", Ts = FaultKafka.NowMicros, Last = 101m });
+        kafka.Flush(TimeSpan.FromSeconds(10));
+        await Eventually.Holds(() => client.Quotes.Any(q => q.Last == "101"), "the tick produced after the broker answered again", TimeSpan.FromSeconds(25));
+        var resumedAfterMs = (client.Quotes.First(q => q.Last == "101").AtMicros - answeringAt) / 1000;
+        output.WriteLine($"updates resumed {resumedAfterMs} ms after the broker answered again");
+        Assert.Equal(System.Net.WebSockets.WebSocketState.Open, client.State);
+    }
+
+    [Fact]
     public async Task With_one_broker_of_three_down_a_queue_policy_client_gets_every_tick_in_seq_order_with_no_gap()
     {
         using var kafka = new FaultKafka(brokers: 3, partitions: 3, replicationFactor: 3);
