@@ -1,14 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
-using MarketStream.Gateway;
-using Microsoft.AspNetCore.Builder;
+using MarketStream.Testing;
 using Microsoft.Playwright;
 
 namespace MarketStream.Browser.Tests;
 
 /// <summary>
-/// One browser test's world: a real gateway (Kestrel on 127.0.0.1, embedded broker and simulator) on a port
-/// of its own that can be stopped and started again on the same port, and a headless Debian Chromium driven
+/// One browser test's world: the tests' shared <see cref="GatewayHost"/> (Kestrel on 127.0.0.1, embedded broker and
+/// simulator) on a port of its own that can be stopped and started again on the same port, and a headless Debian Chromium driven
 /// by Playwright, with the page's console errors and uncaught exceptions collected.
 /// </summary>
 internal sealed class BoardHarness : IAsyncDisposable
@@ -33,7 +32,8 @@ internal sealed class BoardHarness : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    public WebApplication? Gateway { get; private set; }
+    /// <summary>The gateway while it runs; a restart builds a new one on the same port.</summary>
+    public GatewayHost? Gateway { get; private set; }
 
     public IPage Page { get; private set; } = null!;
 
@@ -59,10 +59,10 @@ internal sealed class BoardHarness : IAsyncDisposable
         }
     }
 
-    /// <summary>Gateway settings added to the defaults, as <c>--Key=Value</c> arguments.</summary>
-    private string[] extraSettings = [];
+    /// <summary>Gateway settings added to the defaults.</summary>
+    private (string Key, object Value)[] extraSettings = [];
 
-    public static async Task<BoardHarness> StartAsync(params string[] gatewaySettings)
+    public static async Task<BoardHarness> StartAsync(params (string Key, object Value)[] gatewaySettings)
     {
         var harness = new BoardHarness(FreePort()) { extraSettings = gatewaySettings };
         try
@@ -103,44 +103,27 @@ internal sealed class BoardHarness : IAsyncDisposable
             throw new InvalidOperationException("The gateway is already running.");
         }
 
-        var app = GatewayApp.Create(
+        Gateway = await GatewayHost.StartOnPortAsync(Port,
         [
-            $"--urls=http://127.0.0.1:{Port}",
-            "--Logging:LogLevel:Default=Warning",
-            "--Feed:Simulator:Symbols=AAPL,MSFT,NVDA,EUR/USD",
-            "--Feed:Simulator:TicksPerSecond=200",
+            ("Feed:Simulator:Symbols", "AAPL,MSFT,NVDA,EUR/USD"),
+            ("Feed:Simulator:TicksPerSecond", 200),
             .. extraSettings,
-        ]);
-        try
-        {
-            await app.StartAsync().WaitAsync(StepTimeout);
-        }
-        catch
-        {
-            await app.DisposeAsync().AsTask().WaitAsync(StepTimeout);
-            throw;
-        }
-
-        Gateway = app;
+        ]).WaitAsync(StepTimeout);
     }
 
-    /// <summary>Stops the gateway. With the page still connected, the drain closes its WebSocket with 1001 first.</summary>
+    /// <summary>
+    /// Stops the gateway (with the page still connected, the drain closes its WebSocket with 1001 first) and fails
+    /// the test if it logged an Error the test did not expect.
+    /// </summary>
     public async Task StopGatewayAsync()
     {
-        if (Gateway is not { } app)
+        if (Gateway is not { } gateway)
         {
             return;
         }
 
         Gateway = null;
-        try
-        {
-            await app.StopAsync().WaitAsync(StepTimeout);
-        }
-        finally
-        {
-            await app.DisposeAsync().AsTask().WaitAsync(StepTimeout);
-        }
+        await gateway.DisposeAsync().AsTask().WaitAsync(StepTimeout + StepTimeout);
     }
 
     private async Task LaunchBrowserAsync()

@@ -48,10 +48,10 @@ public class LivenessAndShutdownTests
             }
 
             // A stale verdict would abort the socket from the watchdog's callback; give such an abort the time the
-            // second half of this test shows it needs to surface, then check there was none.
-            await Task.Delay(300);
-            Assert.Equal(ConnectionState.Connected, client.State);
-            Assert.Equal(0, client.Counters.StaleDetections);
+            // second half of this test shows it needs to surface, and fail the moment one does.
+            await Eventually.Throughout(
+                () => client.State == ConnectionState.Connected && client.Counters.StaleDetections == 0,
+                "connected, with no stale verdict, inside the window", TimeSpan.FromMilliseconds(300));
             Assert.False(states.Saw(ConnectionState.Reconnecting));
 
             // Past it: stale, and the client says so.
@@ -111,10 +111,11 @@ public class LivenessAndShutdownTests
             // Waits of 250 ms, 500 ms, 1 s, then 1 s again (the cap).
             foreach (var (wait, expected) in new[] { (250, 2), (500, 3), (1000, 4), (1000, 5) })
             {
+                // The one sleep of this test: the client arms its backoff timer after it has torn the failed attempt
+                // down, and nothing it exposes says when; a fake clock moved before that would move past nothing.
                 await Task.Delay(100);
                 time.Advance(TimeSpan.FromMilliseconds(wait - 1));
-                await Task.Delay(150);
-                Assert.Equal(expected - 1, server.Attempts);
+                await Eventually.Throughout(() => server.Attempts == expected - 1, $"no attempt {expected} 1 ms before its backoff ends", TimeSpan.FromMilliseconds(150));
 
                 time.Advance(TimeSpan.FromMilliseconds(1));
                 await Eventually.Holds(() => server.Attempts == expected, $"attempt {expected}");

@@ -81,29 +81,26 @@ public sealed class ConfigurationTests
         cluster.CreateTopic(topic, 3);
         string[] args = [.. ToArguments(env, cluster.BootstrapServers), "--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"];
 
-        await Gateways.RunAsync(args, async app =>
+        await using var gateway = await GatewayHost.StartWithArgumentsAsync(args);
+        Assert.Null(gateway.App.Services.GetRequiredService<KafkaConnection>().Embedded);
+        var options = gateway.App.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        if (env.TryGetValue("Feed__Gateway__DrainSeconds", out var drain))
         {
-            Assert.Null(app.Services.GetRequiredService<KafkaConnection>().Embedded);
-            var gateway = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-            if (env.TryGetValue("Feed__Gateway__DrainSeconds", out var drain))
-            {
-                Assert.Equal(int.Parse(drain, CultureInfo.InvariantCulture), gateway.DrainSeconds);
-            }
+            Assert.Equal(int.Parse(drain, CultureInfo.InvariantCulture), options.DrainSeconds);
+        }
 
-            // DOTNET_SHUTDOWNTIMEOUTSECONDS really sets the host's stop budget (the drain runs inside it).
-            if (env.TryGetValue(ShutdownTimeoutKey, out var shutdown))
-            {
-                var host = app.Services.GetRequiredService<IOptions<HostOptions>>().Value;
-                Assert.Equal(TimeSpan.FromSeconds(int.Parse(shutdown, CultureInfo.InvariantCulture)), host.ShutdownTimeout);
-            }
+        // DOTNET_SHUTDOWNTIMEOUTSECONDS really sets the host's stop budget (the drain runs inside it).
+        if (env.TryGetValue(ShutdownTimeoutKey, out var shutdown))
+        {
+            var host = gateway.App.Services.GetRequiredService<IOptions<HostOptions>>().Value;
+            Assert.Equal(TimeSpan.FromSeconds(int.Parse(shutdown, CultureInfo.InvariantCulture)), host.ShutdownTimeout);
+        }
 
-            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(5) };
-            await ProbeAndPortTests.Eventually(async () =>
-            {
-                using var response = await http.GetAsync(new Uri("/healthz/ready", UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(10));
-                return response.StatusCode == HttpStatusCode.OK;
-            }, $"{overlay}: the gateway with the manifest settings never turned ready", TimeSpan.FromSeconds(60));
-        });
+        await ProbeAndPortTests.Eventually(async () =>
+        {
+            using var response = await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(10));
+            return response.StatusCode == HttpStatusCode.OK;
+        }, $"{overlay}: the gateway with the manifest settings never turned ready", TimeSpan.FromSeconds(60));
     }
 
     /// <summary>

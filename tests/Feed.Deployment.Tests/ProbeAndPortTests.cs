@@ -21,22 +21,19 @@ public sealed partial class ProbeAndPortTests
         var live = new[] { "startupProbe", "livenessProbe" }.Select(p => container.At(p, "httpGet", "path").GetString()!).ToList();
         var ready = container.At("readinessProbe", "httpGet", "path").GetString()!;
 
-        await Gateways.RunAsync(["--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"], async app =>
+        await using var gateway = await GatewayHost.StartWithArgumentsAsync("--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning");
+        foreach (var path in live)
         {
-            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(5) };
-            foreach (var path in live)
-            {
-                using var response = await http.GetAsync(new Uri(path, UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(10));
-                Assert.True(response.StatusCode == HttpStatusCode.OK, $"{overlay}: {path} answered {(int)response.StatusCode}");
-            }
+            using var response = await gateway.Http.GetAsync(new Uri(path, UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{overlay}: {path} answered {(int)response.StatusCode}");
+        }
 
-            // Readiness is 503 until the ingest is warm; it must turn 200.
-            await Eventually(async () =>
-            {
-                using var response = await http.GetAsync(new Uri(ready, UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(10));
-                return response.StatusCode == HttpStatusCode.OK;
-            }, $"{overlay}: {ready} never answered 200", TimeSpan.FromSeconds(60));
-        });
+        // Readiness is 503 until the ingest is warm; it must turn 200.
+        await Eventually(async () =>
+        {
+            using var response = await gateway.Http.GetAsync(new Uri(ready, UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(10));
+            return response.StatusCode == HttpStatusCode.OK;
+        }, $"{overlay}: {ready} never answered 200", TimeSpan.FromSeconds(60));
     }
 
     [Theory]
@@ -70,16 +67,14 @@ public sealed partial class ProbeAndPortTests
     public async Task Http_ports_setting_binds_every_interface()
     {
         var port = FreePort();
-        await Gateways.RunAsync([$"--HTTP_PORTS={port}", "--Logging:LogLevel:Default=Warning"], async app =>
-        {
-            var url = Assert.Single(app.Urls);
-            Assert.DoesNotContain("localhost", url, StringComparison.OrdinalIgnoreCase);
-            Assert.DoesNotContain("127.0.0.1", url, StringComparison.Ordinal);
-            Assert.EndsWith($":{port}", url, StringComparison.Ordinal);
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz/live")).WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        });
+        await using var gateway = await GatewayHost.StartWithArgumentsAsync($"--HTTP_PORTS={port}", "--Logging:LogLevel:Default=Warning");
+        var url = Assert.Single(gateway.App.Urls);
+        Assert.DoesNotContain("localhost", url, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("127.0.0.1", url, StringComparison.Ordinal);
+        Assert.EndsWith($":{port}", url, StringComparison.Ordinal);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz/live")).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     internal static int FreePort()

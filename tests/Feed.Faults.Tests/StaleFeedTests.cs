@@ -80,7 +80,7 @@ public class StaleFeedTests
         await stopProducing.CancelAsync();
         await producing.WaitAsync(TimeSpan.FromSeconds(5));
         sseResponse.Dispose();
-        await Task.WhenAny(sseReading, Task.Delay(TimeSpan.FromSeconds(5)));
+        await sseReading.WaitAsync(TimeSpan.FromSeconds(5)); // the reader ends once its response is disposed
     }
 
     private static bool SseHas(List<(string Event, JsonElement Data)> events, string feed)

@@ -68,8 +68,9 @@ public class GatewayHttpTests
 
         Assert.Equal(HttpStatusCode.OK, (await gateway.Http.GetAsync(new Uri("/healthz/live", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode);
-        await Task.Delay(1500);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode);
+        await Eventually.Throughout(
+            async () => (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode == HttpStatusCode.ServiceUnavailable,
+            "readiness 503 while the topic is missing", TimeSpan.FromSeconds(1.5));
 
         cluster.CreateTopic("late-topic", 2);
         await Eventually.Holds(
@@ -86,8 +87,9 @@ public class GatewayHttpTests
             ("Feed:Kafka:BootstrapServers", cluster.BootstrapServers),
             ("Feed:Kafka:Topic", "quiet"));
         await gateway.Get<IngestStatus>().WarmedUp.WaitAsync(Timeout);
-        await Task.Delay(1000);
-        Assert.Equal("[]", await gateway.Http.GetStringAsync(new Uri("/api/symbols", UriKind.Relative)));
+        await Eventually.Throughout(
+            async () => await gateway.Http.GetStringAsync(new Uri("/api/symbols", UriKind.Relative)) == "[]",
+            "no symbols (no simulator writing)", TimeSpan.FromSeconds(1));
     }
 
     [Fact]

@@ -232,14 +232,9 @@ public class WebSocketWireTests
         }
     }
 
-    private static async Task WaitForNoSessionsAsync(GatewayHost gateway, TimeSpan? timeout = null)
+    private static Task WaitForNoSessionsAsync(GatewayHost gateway, TimeSpan? timeout = null)
     {
         var registry = gateway.Get<SessionRegistry>();
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (registry.Count > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{registry.Count} session(s) still registered");
-            await Task.Delay(50);
-        }
+        return Eventually.Holds(() => registry.Count == 0, () => $"no session registered ({registry.Count} still are)", timeout ?? TimeSpan.FromSeconds(10));
     }
 }

@@ -165,8 +165,7 @@ public sealed class EmbeddedKafkaClusterTests
 
         cluster.SetBrokerDown(1);
         var pending = producer.ProduceAsync(topic, Message("while down"));
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        Assert.False(pending.IsCompleted);
+        await Eventually.Throughout(() => !pending.IsCompleted, "the produce waiting while its broker is down", TimeSpan.FromSeconds(3));
         cluster.SetBrokerUp(1);
 
         var delivered = await pending.WaitAsync(Timeout);
@@ -190,8 +189,7 @@ public sealed class EmbeddedKafkaClusterTests
             producer.ProduceAsync(new TopicPartition(topic, 0), Message("while down")),
             producer.ProduceAsync(new TopicPartition(topic, 1), Message("while down")),
         };
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.All(pending, t => Assert.False(t.IsCompleted));
+        await Eventually.Throughout(() => pending.All(t => !t.IsCompleted), "both produces waiting while every broker is down", TimeSpan.FromSeconds(1));
         cluster.SetAllBrokersUp();
 
         var delivered = await Task.WhenAll(pending).WaitAsync(Timeout);

@@ -138,7 +138,7 @@ public sealed class ExternalGatewayTests : IDisposable
 
         // The shell dies alone: its children are re-parented, no longer below the root the harness started.
         Assert.Equal(0, NativeMethods.Kill(child.Pid, NativeMethods.SigKill));
-        await PollAsync(() => child.HasExited);
+        await Eventually.Holds(() => child.HasExited, "the gateway process to exit", Timeout);
         await child.StopAsync(TimeSpan.FromSeconds(2)).WaitAsync(Timeout);
 
         Assert.All(tree, m => Assert.False(ProcessTree.IsRunning(m), $"pid {m.Pid} survived"));
@@ -170,16 +170,7 @@ public sealed class ExternalGatewayTests : IDisposable
     private static async Task<List<StatLine>> TreeOfAtLeastAsync(ChildProcess child, int count)
     {
         List<StatLine> tree = [];
-        await PollAsync(() => (tree = child.Tree()).Count >= count);
+        await Eventually.Holds(() => (tree = child.Tree()).Count >= count, $"{count} processes in the tree", Timeout);
         return tree;
-    }
-
-    private static async Task PollAsync(Func<bool> done)
-    {
-        using var cts = new CancellationTokenSource(Timeout);
-        while (!done())
-        {
-            await Task.Delay(20, cts.Token);
-        }
     }
 }

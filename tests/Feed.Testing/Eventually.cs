@@ -5,7 +5,8 @@ namespace MarketStream.Testing;
 
 /// <summary>
 /// The one way tests wait for something that happens on another thread: poll the condition every few
-/// milliseconds and fail, naming what was awaited, if it does not hold within the timeout. Never a fixed sleep.
+/// milliseconds and fail, naming what was awaited, if it does not hold within the timeout; or, for what must not
+/// happen, poll it for a stated time and fail the moment it does. Never a fixed sleep followed by an assertion.
 /// </summary>
 public static class Eventually
 {
@@ -26,6 +27,17 @@ public static class Eventually
     public static Task Holds(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
         HoldsAsync(condition, () => what, timeout);
 
+    /// <summary>
+    /// The negative check: <paramref name="condition"/> holds for the whole of <paramref name="duration"/> (nothing that
+    /// must not happen happens), polled; fails, naming <paramref name="what"/>, the moment it stops holding.
+    /// </summary>
+    public static Task Throughout(Func<bool> condition, string what, TimeSpan duration) =>
+        ThroughoutAsync(() => Task.FromResult(condition()), what, duration);
+
+    /// <summary>As <see cref="Throughout(Func{bool}, string, TimeSpan)"/>, for an asynchronous check.</summary>
+    public static Task Throughout(Func<Task<bool>> condition, string what, TimeSpan duration) =>
+        ThroughoutAsync(condition, what, duration);
+
     /// <summary>True as soon as <paramref name="condition"/> holds, false if it did not within <paramref name="within"/>.</summary>
     public static Task<bool> Within(Func<bool> condition, TimeSpan within) => PollAsync(() => Task.FromResult(condition()), within);
 
@@ -35,6 +47,15 @@ public static class Eventually
         if (!await PollAsync(condition, limit))
         {
             Assert.Fail($"Timed out after {limit.TotalSeconds:0.#} s waiting for {what()}");
+        }
+    }
+
+    private static async Task ThroughoutAsync(Func<Task<bool>> condition, string what, TimeSpan duration)
+    {
+        var clock = Stopwatch.StartNew();
+        if (await PollAsync(async () => !await condition(), duration))
+        {
+            Assert.Fail($"{what} stopped holding after {clock.Elapsed.TotalSeconds:0.###} s of {duration.TotalSeconds:0.###} s");
         }
     }
 

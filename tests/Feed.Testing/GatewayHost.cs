@@ -68,18 +68,45 @@ public sealed class GatewayHost : IAsyncDisposable
     public static Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, params (string Key, object Value)[] settings) =>
         StartAsync(configure, null, 0, settings);
 
-    private static async Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, TimeProvider? time, int port, (string Key, object Value)[] settings)
+    /// <summary>
+    /// A gateway started with exactly <paramref name="args"/>, as a deployment starts it (its own URLs or
+    /// <c>HTTP_PORTS</c>, its own log levels). <see cref="Address"/> is its one URL, a wildcard host read as 127.0.0.1.
+    /// </summary>
+    public static Task<GatewayHost> StartWithArgumentsAsync(params string[] args) => StartAsync(args, null, null);
+
+    private static Task<GatewayHost> StartAsync(Action<WebApplicationBuilder>? configure, TimeProvider? time, int port, (string Key, object Value)[] settings) =>
+        StartAsync(
+        [
+            $"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+            "--Logging:LogLevel:Default=Warning",
+            .. settings.Select(s => $"--{s.Key}={Convert.ToString(s.Value, CultureInfo.InvariantCulture)}"),
+        ], configure, time);
+
+    private static async Task<GatewayHost> StartAsync(string[] args, Action<WebApplicationBuilder>? configure, TimeProvider? time)
     {
-        var args = new List<string> { $"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--Logging:LogLevel:Default=Warning" };
-        args.AddRange(settings.Select(s => $"--{s.Key}={Convert.ToString(s.Value, CultureInfo.InvariantCulture)}"));
         var errors = new ErrorLog();
-        var app = GatewayApp.Create([.. args], builder =>
+        var app = GatewayApp.Create(args, builder =>
         {
             builder.Logging.AddProvider(errors);
             configure?.Invoke(builder);
         }, time);
-        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        return new GatewayHost(app, new Uri(app.Urls.Single()), errors);
+        try
+        {
+            await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            await app.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            throw;
+        }
+
+        var url = new UriBuilder(app.Urls.Single().Replace("//*:", "//0.0.0.0:", StringComparison.Ordinal).Replace("//+:", "//0.0.0.0:", StringComparison.Ordinal));
+        if (url.Host is "0.0.0.0" or "[::]" or "::")
+        {
+            url.Host = "127.0.0.1";
+        }
+
+        return new GatewayHost(app, url.Uri, errors);
     }
 
     /// <summary>
