@@ -105,6 +105,20 @@ public sealed record Quote
         };
     }
 
+    /// <summary>The whole quote as one tick carrying every field it holds: what the compacted quotes topic stores.</summary>
+    public Tick ToTick() => new()
+    {
+        Symbol = Symbol,
+        Ts = Ts,
+        Bid = Bid,
+        Ask = Ask,
+        Last = Last,
+        BidSize = BidSize,
+        AskSize = AskSize,
+        LastSize = LastSize,
+        Venue = Venue,
+    };
+
     /// <summary>
     /// Merges a later tick of the same symbol into this state: a field the tick carries replaces the
     /// old value, a field it omits keeps it (PROTOCOL.md section 1).

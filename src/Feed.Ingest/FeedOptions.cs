@@ -72,6 +72,29 @@ public sealed class EmbeddedBrokerOptions
     public int Partitions { get; set; } = 6;
 }
 
+/// <summary>
+/// <c>Feed:Snapshot</c>: the compacted quotes topic. Every symbol's whole last quote, keyed by symbol, with the
+/// <c>seq</c> of the tick it reflects, so a starting gateway knows symbols that have been quiet for longer than the
+/// look-back, or since the tick log was emptied by retention.
+/// </summary>
+public sealed class SnapshotOptions
+{
+    public const string Section = "Feed:Snapshot";
+
+    /// <summary>The quotes topic (<c>cleanup.policy=compact</c>). Defaults to <c>market.quotes</c>.</summary>
+    public string Topic { get; set; } = "market.quotes";
+
+    /// <summary>
+    /// Whether this process publishes the quotes topic. Unset: only with the embedded broker. In a deployment one
+    /// small publisher does it (k8s/); two publishers write the same quotes with the same seq, so an overlap during
+    /// a rollout does no harm.
+    /// </summary>
+    public bool? Publish { get; set; }
+
+    /// <summary>Each symbol is written at most once per this many milliseconds, and only when it changed. Defaults to 1,000; 100 to 3,600,000.</summary>
+    public int IntervalMs { get; set; } = 1_000;
+}
+
 /// <summary><c>Feed:Ingest</c>: the hand-off from the Kafka consumer to the market state.</summary>
 public sealed class IngestOptions
 {

@@ -66,6 +66,11 @@ public static class IngestServiceCollectionExtensions
             .Validate(o => o.UseEmbeddedBroker || o.BootstrapServers!.Split(',').All(s => s.Trim().Contains(':', StringComparison.Ordinal)),
                 "Feed:Kafka:BootstrapServers must be a comma-separated list of host:port.")
             .ValidateOnStart();
+        services.AddOptions<SnapshotOptions>()
+            .Bind(configuration.GetSection(SnapshotOptions.Section))
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Topic), "Feed:Snapshot:Topic must not be empty.")
+            .Validate(o => o.IntervalMs is >= 100 and <= 3_600_000, "Feed:Snapshot:IntervalMs must be between 100 and 3600000.")
+            .ValidateOnStart();
         services.AddOptions<EmbeddedBrokerOptions>()
             .Bind(configuration.GetSection(EmbeddedBrokerOptions.Section))
             .Validate(o => o.Brokers is >= 1 and <= 9, "Feed:Embedded:Brokers must be between 1 and 9.")

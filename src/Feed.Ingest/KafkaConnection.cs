@@ -15,11 +15,13 @@ public sealed partial class KafkaConnection : IDisposable
 {
     private readonly KafkaOptions options;
 
-    public KafkaConnection(IOptions<KafkaOptions> kafka, IOptions<EmbeddedBrokerOptions> embedded, ILogger<KafkaConnection> logger)
+    public KafkaConnection(IOptions<KafkaOptions> kafka, IOptions<EmbeddedBrokerOptions> embedded, IOptions<SnapshotOptions> snapshot, ILogger<KafkaConnection> logger)
     {
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(embedded);
+        ArgumentNullException.ThrowIfNull(snapshot);
         options = kafka.Value;
+        SnapshotTopic = snapshot.Value.Topic;
         if (!options.UseEmbeddedBroker)
         {
             BootstrapServers = options.BootstrapServers!;
@@ -30,6 +32,9 @@ public sealed partial class KafkaConnection : IDisposable
         var e = embedded.Value;
         Embedded = EmbeddedKafkaCluster.Start(e.Brokers);
         Embedded.CreateTopic(options.Topic, e.Partitions, replicationFactor: Math.Min(3, e.Brokers));
+
+        // The embedded broker does not compact; it lives as long as this process, so its quotes log stays short.
+        Embedded.CreateTopic(SnapshotTopic, 1, replicationFactor: Math.Min(3, e.Brokers));
         BootstrapServers = Embedded.BootstrapServers;
         LogEmbedded(logger, BootstrapServers, options.Topic, e.Partitions);
     }
@@ -41,6 +46,9 @@ public sealed partial class KafkaConnection : IDisposable
     public EmbeddedKafkaCluster? Embedded { get; }
 
     public string Topic => options.Topic;
+
+    /// <summary>The compacted quotes topic (<see cref="SnapshotOptions.Topic"/>).</summary>
+    public string SnapshotTopic { get; }
 
     /// <summary>
     /// How long a client waits for any answer on a broker connection before it drops the connection and

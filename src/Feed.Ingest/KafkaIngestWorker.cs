@@ -97,8 +97,9 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         using var consumer = BuildConsumer();
         try
         {
+            var snapshot = LoadSnapshot(consumer, ct);
             var warmTargets = AssignAllPartitions(consumer, ct);
-            Consume(consumer, warmTargets, ct);
+            Consume(consumer, warmTargets, snapshot, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -246,7 +247,129 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         return topic.Partitions.Select(p => p.PartitionId).Order().ToList();
     }
 
-    private void Consume(IConsumer<Ignore, DecodedTick> consumer, Dictionary<int, long> warmTargets, CancellationToken ct)
+    /// <summary>
+    /// Reads the compacted quotes topic from its start to where its end was, into the market state, before any tick
+    /// partition: every symbol the deployment has seen is then known whole, however long ago it last ticked and
+    /// whatever retention has left of the tick log. Returns the <c>seq</c> each symbol's quote reflects, so the
+    /// look-back skips the ticks already in it. No quotes topic (nobody publishes one): the look-back alone, as before.
+    /// </summary>
+    private Dictionary<string, long> LoadSnapshot(IConsumer<Ignore, DecodedTick> consumer, CancellationToken ct)
+    {
+        var topic = connection.SnapshotTopic;
+        var seqs = new Dictionary<string, long>(StringComparer.Ordinal);
+        var startedAt = time.GetTimestamp();
+        Dictionary<int, long> targets;
+        using (var admin = new DependentAdminClientBuilder(consumer.Handle).Build())
+        {
+            targets = SnapshotEnds(consumer, admin, topic, ct);
+        }
+
+        if (targets.Count == 0)
+        {
+            LogNoSnapshot(logger, topic);
+            return seqs;
+        }
+
+        consumer.Assign(targets.Keys.Select(p =>
+            new TopicPartitionOffset(topic, p, consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), MetadataTimeout).Low)));
+        long records = 0, unreadable = 0;
+        var writer = channel.Writer;
+        while (targets.Count > 0)
+        {
+            ct.ThrowIfCancellationRequested();
+            ThrowIfFatal();
+            ConsumeResult<Ignore, DecodedTick>? result;
+            try
+            {
+                result = consumer.Consume(PollInterval);
+            }
+            catch (ConsumeException ex) when (!ex.Error.IsFatal)
+            {
+                OnError(consumer, ex.Error);
+                continue;
+            }
+
+            if (result is null)
+            {
+                continue;
+            }
+
+            var partition = result.Partition.Value;
+            if (result.IsPartitionEOF || result.Offset.Value + 1 >= targets.GetValueOrDefault(partition, long.MaxValue))
+            {
+                targets.Remove(partition);
+                if (result.IsPartitionEOF)
+                {
+                    continue;
+                }
+            }
+
+            var (reason, tick) = result.Message.Value;
+            if (reason != TickRejectReason.None || !QuoteSnapshot.TryReadSeq(result.Message.Headers, out var seq))
+            {
+                unreadable++;
+                continue;
+            }
+
+            // In the topic's order, so a symbol's later record (not compacted yet) comes after its earlier one.
+            records++;
+            seqs[tick!.Symbol] = seq;
+            var envelope = new TickEnvelope(tick, SnapshotPartition, seq - 1, default);
+            if (!writer.TryWrite(envelope))
+            {
+                writer.WriteAsync(envelope, ct).AsTask().GetAwaiter().GetResult();
+            }
+        }
+
+        consumer.Unassign();
+        LogSnapshotLoaded(logger, topic, seqs.Count, records, unreadable, time.GetElapsedTime(startedAt).TotalMilliseconds);
+        return seqs;
+    }
+
+    /// <summary>
+    /// The end offset of each non-empty partition of the quotes topic; empty when the topic does not exist. Retries
+    /// while the brokers do not answer, as the tick topic's assignment does.
+    /// </summary>
+    private Dictionary<int, long> SnapshotEnds(IConsumer<Ignore, DecodedTick> consumer, IAdminClient admin, string topic, CancellationToken ct)
+    {
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            ThrowIfFatal();
+            try
+            {
+                var metadata = admin.GetMetadata(topic, MetadataTimeout).Topics.FirstOrDefault(t => t.Topic == topic);
+                var ends = new Dictionary<int, long>();
+                if (metadata is null || metadata.Error.IsError)
+                {
+                    return ends;
+                }
+
+                foreach (var partition in metadata.Partitions)
+                {
+                    var marks = consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition.PartitionId), MetadataTimeout);
+                    if (marks.High.Value > marks.Low.Value)
+                    {
+                        ends[partition.PartitionId] = marks.High.Value;
+                    }
+                }
+
+                return ends;
+            }
+            catch (KafkaException ex) when (!ex.Error.IsFatal)
+            {
+                stats.RecordBrokerError();
+                status.MarkBrokerError(time.GetUtcNow());
+                LogMetadataRetry(logger, topic, ex.Error.Reason);
+                ct.WaitHandle.WaitOne(RetryDelay);
+            }
+        }
+    }
+
+    /// <summary>The partition a quote from the quotes topic is said to come from (it is no tick partition's).</summary>
+    public const int SnapshotPartition = -1;
+
+    private void Consume(IConsumer<Ignore, DecodedTick> consumer, Dictionary<int, long> warmTargets, Dictionary<string, long> snapshot, CancellationToken ct)
     {
         var startedAt = time.GetTimestamp();
         var writer = channel.Writer;
@@ -316,6 +439,21 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                 }
 
                 continue;
+            }
+
+            // A look-back tick the quotes topic already reflects is not applied twice. Once warm, every tick is
+            // past the snapshot (it was read before the tick partitions were), and the map is let go.
+            if (snapshot.Count > 0)
+            {
+                if (snapshot.TryGetValue(tick!.Symbol, out var reflected) && offset + 1 <= reflected)
+                {
+                    continue;
+                }
+
+                if (status.IsWarm)
+                {
+                    snapshot.Clear();
+                }
             }
 
             var envelope = new TickEnvelope(tick!, partition, offset, ReadTraceParent(result.Message.Headers));
@@ -424,6 +562,12 @@ public sealed partial class KafkaIngestWorker : BackgroundService
 
     [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "Partition {Partition}: position {Position} is no longer retained by the broker; rejoined at {Start} (look-back before the end), {Skipped} records skipped")]
     private static partial void LogRejoined(ILogger logger, int partition, long position, long start, long skipped);
+
+    [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "No quotes topic {Topic} (or it is empty): warming from the tick look-back alone")]
+    private static partial void LogNoSnapshot(ILogger logger, string topic);
+
+    [LoggerMessage(EventId = 211, Level = LogLevel.Information, Message = "Read the quotes topic {Topic}: {Symbols} symbols from {Records} records ({Unreadable} unreadable skipped) in {ElapsedMs:F0} ms")]
+    private static partial void LogSnapshotLoaded(ILogger logger, string topic, int symbols, long records, long unreadable, double elapsedMs);
 
     [LoggerMessage(EventId = 207, Level = LogLevel.Debug, Message = "librdkafka {Facility}: {Message}")]
     private static partial void LogClient(ILogger logger, string facility, string message);

@@ -4,7 +4,7 @@ namespace MarketStream.Ingest;
 /// Lets a noisy log line through at most once per interval and counts what it held back, so a flood of
 /// bad records or a broker outage cannot turn the log into the bottleneck. Not thread-safe: one per caller.
 /// </summary>
-internal sealed class LogThrottle(TimeProvider time, TimeSpan interval)
+public sealed class LogThrottle(TimeProvider time, TimeSpan interval)
 {
     private long nextAllowed;
     private long suppressed;

@@ -25,7 +25,7 @@ public sealed class ConfigurationTests
     private static readonly string[] PlatformKeys = ["ASPNETCORE_HTTP_PORTS", ShutdownTimeoutKey];
 
     private static readonly Type[] OptionTypes =
-        [typeof(KafkaOptions), typeof(EmbeddedBrokerOptions), typeof(IngestOptions), typeof(SimulatorOptions), typeof(GatewayOptions)];
+        [typeof(KafkaOptions), typeof(EmbeddedBrokerOptions), typeof(SnapshotOptions), typeof(IngestOptions), typeof(SimulatorOptions), typeof(GatewayOptions)];
 
     public static TheoryData<string> Overlays => [.. Manifests.Overlays];
 
@@ -47,6 +47,35 @@ public sealed class ConfigurationTests
 
     [Theory]
     [MemberData(nameof(Overlays))]
+    public async Task One_snapshot_publisher_writes_the_compacted_quotes_topic_that_the_gateways_read(string overlay)
+    {
+        var rendered = await Manifests.RenderAsync(overlay).WaitAsync(TimeSpan.FromMinutes(8));
+        var publisher = rendered.Named("Deployment", "marketstream-snapshot");
+        Assert.Equal(1, publisher.At("spec", "replicas").GetInt32());
+        var container = Assert.Single(publisher.At("spec", "template", "spec", "containers").EnumerateArray());
+        Assert.Equal(rendered.GatewayContainer.At("image").GetString(), container.At("image").GetString());
+        Assert.Equal(
+            rendered.GatewayContainer.At("envFrom")[0].At("configMapRef", "name").GetString(),
+            container.At("envFrom")[0].At("configMapRef", "name").GetString());
+        Assert.Contains(container.At("env").EnumerateArray(), e => e.At("name").GetString() == "Feed__Snapshot__Publish" && e.At("value").GetString() == "true");
+
+        // The gateways read the topic and do not write it; the publisher takes no client traffic.
+        var gatewayEnv = rendered.GatewayEnvironment;
+        Assert.Equal("market.quotes", gatewayEnv["Feed__Snapshot__Topic"]);
+        Assert.False(gatewayEnv.ContainsKey("Feed__Snapshot__Publish"), $"{overlay}: every gateway replica would publish");
+        var podLabels = publisher.At("spec", "template", "metadata", "labels");
+        var selector = rendered.Single("Service").At("spec", "selector").EnumerateObject().ToList();
+        Assert.False(
+            selector.All(s => podLabels.TryGetProperty(s.Name, out var v) && v.GetString() == s.Value.GetString()),
+            $"{overlay}: the Service would send clients to the publisher");
+
+        var topic = rendered.Named("KafkaTopic", "market.quotes");
+        Assert.Equal("market.quotes", topic.At("spec", "topicName").GetString());
+        Assert.Equal("compact", topic.At("spec", "config", "cleanup.policy").GetString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
     public async Task The_manifest_values_pass_the_gateway_validation(string overlay)
     {
         var env = (await Manifests.RenderAsync(overlay).WaitAsync(TimeSpan.FromMinutes(8))).GatewayEnvironment;
@@ -58,6 +87,7 @@ public sealed class ConfigurationTests
         {
             Assert.Equal(env[BootstrapKey], app.Services.GetRequiredService<IOptions<KafkaOptions>>().Value.BootstrapServers);
             _ = app.Services.GetRequiredService<IOptions<EmbeddedBrokerOptions>>().Value;
+            _ = app.Services.GetRequiredService<IOptions<SnapshotOptions>>().Value;
             _ = app.Services.GetRequiredService<IOptions<IngestOptions>>().Value;
             _ = app.Services.GetRequiredService<IOptions<SimulatorOptions>>().Value;
             _ = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;

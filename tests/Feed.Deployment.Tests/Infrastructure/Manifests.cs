@@ -106,7 +106,10 @@ internal sealed record RenderedOverlay(string Overlay, string Yaml, string Valid
 
     public JsonElement Single(string kind) => Assert.Single(OfKind(kind));
 
-    public JsonElement GatewayDeployment => Single("Deployment");
+    public JsonElement GatewayDeployment => Named("Deployment", "marketstream-gateway");
+
+    public JsonElement Named(string kind, string name) =>
+        Assert.Single(OfKind(kind), o => o.At("metadata", "name").GetString() == name);
 
     public JsonElement GatewayContainer =>
         GatewayDeployment.At("spec", "template", "spec", "containers").EnumerateArray().Single(c => c.At("name").GetString() == "gateway");
