@@ -276,20 +276,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         var writer = channel.Writer;
         while (targets.Count > 0)
         {
-            ct.ThrowIfCancellationRequested();
-            ThrowIfFatal();
-            ConsumeResult<Ignore, DecodedTick>? result;
-            try
-            {
-                result = consumer.Consume(PollInterval);
-            }
-            catch (ConsumeException ex) when (!ex.Error.IsFatal)
-            {
-                OnError(consumer, ex.Error);
-                continue;
-            }
-
-            if (result is null)
+            if (Poll(consumer, rejoinLost: false, ct) is not { } result)
             {
                 continue;
             }
@@ -378,33 +365,13 @@ public sealed partial class KafkaIngestWorker : BackgroundService
 
         while (true)
         {
-            ct.ThrowIfCancellationRequested();
-            ThrowIfFatal();
             if (time.GetElapsedTime(lagMeasuredAt) >= LagInterval)
             {
                 lagMeasuredAt = time.GetTimestamp();
                 stats.SetLag(MeasureLag(consumer));
             }
 
-            ConsumeResult<Ignore, DecodedTick>? result;
-            try
-            {
-                // A bounded wait, so lag is measured and cancellation seen even when the topic is quiet.
-                result = consumer.Consume(PollInterval);
-            }
-            catch (ConsumeException ex) when (ex.Error.Code == ErrorCode.Local_AutoOffsetReset && ex.ConsumerRecord is { } lost)
-            {
-                // The record's topic is not marshalled (ConsumeResultFields); it is ours.
-                Rejoin(consumer, new TopicPartition(options.Topic, lost.Partition), lost.Offset);
-                continue;
-            }
-            catch (ConsumeException ex) when (!ex.Error.IsFatal)
-            {
-                OnError(consumer, ex.Error);
-                continue;
-            }
-
-            if (result is null)
+            if (Poll(consumer, rejoinLost: true, ct) is not { } result)
             {
                 continue;
             }
@@ -463,6 +430,32 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                 stats.RecordChannelFullWait();
                 writer.WriteAsync(envelope, ct).AsTask().GetAwaiter().GetResult();
             }
+        }
+    }
+
+    /// <summary>
+    /// One poll, bounded so that lag is measured and cancellation seen even when the topics are quiet. Null when
+    /// nothing came or a non-fatal error was handled (logged and counted); with <paramref name="rejoinLost"/>, a
+    /// position the broker no longer retains rejoins the partition (see <see cref="Rejoin"/>).
+    /// </summary>
+    private ConsumeResult<Ignore, DecodedTick>? Poll(IConsumer<Ignore, DecodedTick> consumer, bool rejoinLost, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        ThrowIfFatal();
+        try
+        {
+            return consumer.Consume(PollInterval);
+        }
+        catch (ConsumeException ex) when (rejoinLost && ex.Error.Code == ErrorCode.Local_AutoOffsetReset && ex.ConsumerRecord is { } lost)
+        {
+            // The record's topic is not marshalled (ConsumeResultFields); it is the tick topic.
+            Rejoin(consumer, new TopicPartition(options.Topic, lost.Partition), lost.Offset);
+            return null;
+        }
+        catch (ConsumeException ex) when (!ex.Error.IsFatal)
+        {
+            OnError(consumer, ex.Error);
+            return null;
         }
     }
 
