@@ -178,9 +178,11 @@ function checkPolicy(objects) {
         const port = c[probe]?.httpGet?.port;
         if (typeof port === "string" && !portNames.includes(port)) fail(d, `${where}: ${probe} port ${port} is not a container port name`);
       }
-      for (const part of ["requests", "limits"]) {
-        for (const r of ["cpu", "memory"]) if (!c.resources?.[part]?.[r]) fail(d, `${where}: resources.${part}.${r} is required`);
-      }
+      // CPU and memory requested; memory limited to exactly its request (a pod above its request is evicted first
+      // under node pressure, without its drain). A CPU limit is allowed, not required: it throttles.
+      for (const r of ["cpu", "memory"]) if (!c.resources?.requests?.[r]) fail(d, `${where}: resources.requests.${r} is required`);
+      if (!c.resources?.limits?.memory) fail(d, `${where}: resources.limits.memory is required`);
+      else if (String(c.resources.limits.memory) !== String(c.resources?.requests?.memory)) fail(d, `${where}: resources.limits.memory must equal resources.requests.memory`);
       const sc = c.securityContext ?? {};
       if (sc.readOnlyRootFilesystem !== true) fail(d, `${where}: securityContext.readOnlyRootFilesystem must be true`);
       if (sc.allowPrivilegeEscalation !== false) fail(d, `${where}: securityContext.allowPrivilegeEscalation must be false`);

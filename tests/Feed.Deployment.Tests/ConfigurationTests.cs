@@ -22,7 +22,7 @@ public sealed class ConfigurationTests
     private const string ShutdownTimeoutKey = "DOTNET_SHUTDOWNTIMEOUTSECONDS";
 
     /// <summary>Keys outside Feed that the manifests may set, each checked by a test of its own.</summary>
-    private static readonly string[] PlatformKeys = ["ASPNETCORE_HTTP_PORTS", ShutdownTimeoutKey];
+    private static readonly string[] PlatformKeys = ["ASPNETCORE_HTTP_PORTS", ShutdownTimeoutKey, "DOTNET_PROCESSOR_COUNT"];
 
     private static readonly Type[] OptionTypes =
         [typeof(KafkaOptions), typeof(EmbeddedBrokerOptions), typeof(SnapshotOptions), typeof(IngestOptions), typeof(SimulatorOptions), typeof(GatewayOptions)];

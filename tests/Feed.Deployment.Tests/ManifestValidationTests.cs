@@ -25,6 +25,39 @@ public sealed class ManifestValidationTests
         }
     }
 
+    /// <summary>
+    /// The HPA owns the gateway count, so nothing an apply re-sends may set it; pods are sized so node pressure does
+    /// not evict them before the ones that overuse, and are not CPU-throttled; a rollout drains one pod at a time.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task The_HPA_owns_the_count_pods_are_not_evicted_first_nor_throttled_and_rollouts_drain_one_pod_at_a_time(string overlay)
+    {
+        var rendered = await Manifests.RenderAsync(overlay).WaitAsync(TimeSpan.FromMinutes(8));
+        foreach (var hpa in rendered.OfKind("HorizontalPodAutoscaler"))
+        {
+            var target = rendered.Named("Deployment", hpa.At("spec", "scaleTargetRef", "name").GetString()!);
+            Assert.False(target.At("spec").TryGetProperty("replicas", out _), $"{overlay}: replicas beside an HPA: every apply resets the fleet");
+        }
+
+        var resources = rendered.GatewayContainer.At("resources");
+        Assert.Equal(resources.At("requests", "memory").GetString(), resources.At("limits", "memory").GetString());
+        Assert.False(resources.At("limits").TryGetProperty("cpu", out _), $"{overlay}: a CPU limit throttles a latency-sensitive service");
+        var env = rendered.GatewayEnvironment;
+        Assert.True(int.TryParse(env.GetValueOrDefault("DOTNET_PROCESSOR_COUNT"), out var processors) && processors >= 1, $"{overlay}: DOTNET_PROCESSOR_COUNT unset");
+        Assert.True(double.Parse(resources.At("requests", "cpu").GetString()!.TrimEnd('m'), System.Globalization.CultureInfo.InvariantCulture)
+            / (resources.At("requests", "cpu").GetString()!.EndsWith('m') ? 1000 : 1) <= processors,
+            $"{overlay}: DOTNET_PROCESSOR_COUNT below the CPU request");
+
+        var drain = int.Parse(env["Feed__Gateway__DrainSeconds"], System.Globalization.CultureInfo.InvariantCulture);
+        var close = int.Parse(env["Feed__Gateway__CloseTimeoutMs"], System.Globalization.CultureInfo.InvariantCulture) / 1000;
+        var spec = rendered.GatewayDeployment.At("spec");
+        Assert.True(spec.At("minReadySeconds").GetInt32() >= drain + close,
+            $"{overlay}: minReadySeconds {spec.At("minReadySeconds").GetInt32()} < drain {drain} s + close {close} s: two pods would drain at once");
+        Assert.Equal(1, spec.At("strategy", "rollingUpdate", "maxSurge").GetInt32());
+        Assert.Equal(0, spec.At("strategy", "rollingUpdate", "maxUnavailable").GetInt32());
+    }
+
     [Fact]
     public async Task Validator_rejects_broken_manifests()
     {
@@ -45,13 +78,20 @@ public sealed class ManifestValidationTests
     }
 
     [Fact]
-    public async Task Production_keeps_three_gateways_and_two_through_disruptions()
+    public async Task Production_keeps_three_gateways_evicts_one_at_a_time_and_spreads_them_hard_over_nodes_and_zones()
     {
         var prod = await Manifests.RenderAsync("prod").WaitAsync(TimeSpan.FromMinutes(8));
 
-        Assert.True(prod.GatewayDeployment.At("spec", "replicas").GetInt32() >= 3);
         Assert.Equal(3, prod.Single("HorizontalPodAutoscaler").At("spec", "minReplicas").GetInt32());
-        Assert.Equal(2, prod.Single("PodDisruptionBudget").At("spec", "minAvailable").GetInt32());
+        var pdb = prod.Single("PodDisruptionBudget").At("spec");
+        Assert.Equal(1, pdb.At("maxUnavailable").GetInt32());
+        Assert.False(pdb.TryGetProperty("minAvailable", out _), "minAvailable 2 would let ten of twelve pods go at once");
+        var spreads = prod.GatewayDeployment.At("spec", "template", "spec", "topologySpreadConstraints").EnumerateArray().ToList();
+        var node = Assert.Single(spreads, s => s.At("topologyKey").GetString() == "kubernetes.io/hostname");
+        Assert.Equal("DoNotSchedule", node.At("whenUnsatisfiable").GetString());
+        var zone = Assert.Single(spreads, s => s.At("topologyKey").GetString() == "topology.kubernetes.io/zone");
+        Assert.Equal("DoNotSchedule", zone.At("whenUnsatisfiable").GetString());
+        Assert.True(zone.At("minDomains").GetInt32() >= 3);
         Assert.Equal(3, prod.Single("KafkaNodePool").At("spec", "replicas").GetInt32());
         Assert.StartsWith("marketstream/gateway:", prod.GatewayContainer.At("image").GetString(), StringComparison.Ordinal);
     }

@@ -56,7 +56,10 @@ public sealed partial class MarketSimulator : BackgroundService
         using var producer = new ProducerBuilder<string, byte[]>(connection.Configure(new ProducerConfig
         {
             LingerMs = 1,
-            Acks = Acks.Leader,
+
+            // Acknowledged by every in-sync replica: with the leader's word alone, a leader lost before its
+            // followers copied a tick loses it, and the topic's min.insync.replicas would guard nothing.
+            Acks = Acks.All,
             EnableIdempotence = false,
             SocketNagleDisable = true,
             ClientId = "marketstream-simulator",
