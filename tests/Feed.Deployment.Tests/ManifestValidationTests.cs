@@ -58,6 +58,43 @@ public sealed class ManifestValidationTests
         Assert.Equal(0, spec.At("strategy", "rollingUpdate", "maxUnavailable").GetInt32());
     }
 
+    /// <summary>Kafka is closed to every pod that is not one of ours, and each of ours may do only its job.</summary>
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Kafka_takes_only_authenticated_TLS_clients_and_each_user_may_do_only_its_job(string overlay)
+    {
+        var rendered = await Manifests.RenderAsync(overlay).WaitAsync(TimeSpan.FromMinutes(8));
+        var kafka = rendered.Single("Kafka").At("spec", "kafka");
+        foreach (var listener in kafka.At("listeners").EnumerateArray())
+        {
+            Assert.True(listener.At("tls").GetBoolean(), $"{overlay}: listener {listener.At("name")} without TLS");
+            Assert.Equal("scram-sha-512", listener.At("authentication", "type").GetString());
+        }
+
+        Assert.Equal("simple", kafka.At("authorization", "type").GetString());
+        Assert.False(kafka.At("config", "delete.topic.enable").GetBoolean());
+
+        string[] Operations(string user, string topic) =>
+        [
+            .. rendered.Named("KafkaUser", user).At("spec", "authorization", "acls").EnumerateArray()
+                .Where(a => a.At("resource", "type").GetString() == "topic" && a.At("resource", "name").GetString() == topic)
+                .SelectMany(a => a.At("operations").EnumerateArray().Select(o => o.GetString()!)).Order(),
+        ];
+        Assert.Equal(["Describe", "Read"], Operations("marketstream-gateway", "market.ticks"));
+        Assert.Equal(["Describe", "Read"], Operations("marketstream-gateway", "market.quotes"));
+        Assert.Equal(["Describe", "Read", "Write"], Operations("marketstream-snapshot", "market.quotes"));
+        Assert.Equal(["Describe", "Write"], Operations("marketstream-producer", "market.ticks"));
+        Assert.Empty(Operations("marketstream-producer", "market.quotes"));
+
+        // The gateway speaks SASL_SSL with its own user, the password from the KafkaUser's Secret, never the ConfigMap.
+        var env = rendered.GatewayEnvironment;
+        Assert.Equal("SASL_SSL", env["Feed__Kafka__Properties__security.protocol"]);
+        Assert.EndsWith(":9093", env["Feed__Kafka__BootstrapServers"], StringComparison.Ordinal);
+        Assert.DoesNotContain(env.Keys, k => k.Contains("password", StringComparison.OrdinalIgnoreCase));
+        var password = Assert.Single(rendered.GatewayContainer.At("env").EnumerateArray(), e => e.At("name").GetString() == "Feed__Kafka__Properties__sasl.password");
+        Assert.Equal("marketstream-gateway", password.At("valueFrom", "secretKeyRef", "name").GetString());
+    }
+
     [Fact]
     public async Task Validator_rejects_broken_manifests()
     {
@@ -93,6 +130,13 @@ public sealed class ManifestValidationTests
         Assert.Equal("DoNotSchedule", zone.At("whenUnsatisfiable").GetString());
         Assert.True(zone.At("minDomains").GetInt32() >= 3);
         Assert.Equal(3, prod.Single("KafkaNodePool").At("spec", "replicas").GetInt32());
+
+        // Kafka: no two brokers on a node, replicas spread over zones, the tick log bounded in bytes as well as time.
+        var brokerSpread = Assert.Single(prod.Single("KafkaNodePool").At("spec", "template", "pod", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution").EnumerateArray());
+        Assert.Equal("kubernetes.io/hostname", brokerSpread.At("topologyKey").GetString());
+        Assert.Equal("topology.kubernetes.io/zone", prod.Single("Kafka").At("spec", "kafka", "rack", "topologyKey").GetString());
+        Assert.True(prod.Named("KafkaTopic", "market.ticks").At("spec", "config", "retention.bytes").GetInt64() > 0);
+        Assert.Equal("jmxPrometheusExporter", prod.Single("Kafka").At("spec", "kafka", "metricsConfig", "type").GetString());
         Assert.StartsWith("marketstream/gateway:", prod.GatewayContainer.At("image").GetString(), StringComparison.Ordinal);
     }
 }
