@@ -34,6 +34,8 @@ public static class GatewayApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        ManagementPort.Listen(builder, DefaultUrl);
+
         if (time is not null)
         {
             builder.Services.AddSingleton(time);
@@ -48,6 +50,8 @@ public static class GatewayApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+
+        app.UseManagementPort();
 
         // The quote board (wwwroot): plain HTML, CSS and ES modules, no build step.
         app.UseDefaultFiles();

@@ -19,13 +19,14 @@ namespace MarketStream.Deployment.Tests;
 public sealed class ConfigurationTests
 {
     private const string BootstrapKey = "Feed__Kafka__BootstrapServers";
+    private const string ManagementPortKey = "Feed__Gateway__ManagementPort";
     private const string ShutdownTimeoutKey = "DOTNET_SHUTDOWNTIMEOUTSECONDS";
 
     /// <summary>Keys outside Feed that the manifests may set, each checked by a test of its own.</summary>
     private static readonly string[] PlatformKeys = ["ASPNETCORE_HTTP_PORTS", ShutdownTimeoutKey, "DOTNET_PROCESSOR_COUNT", "Logging__Console__FormatterName"];
 
     private static readonly Type[] OptionTypes =
-        [typeof(KafkaOptions), typeof(EmbeddedBrokerOptions), typeof(SnapshotOptions), typeof(IngestOptions), typeof(SimulatorOptions), typeof(GatewayOptions)];
+        [typeof(KafkaOptions), typeof(EmbeddedBrokerOptions), typeof(SnapshotOptions), typeof(IngestOptions), typeof(SimulatorOptions), typeof(GatewayOptions), typeof(MarketStream.Gateway.Security.AuthOptions)];
 
     public static TheoryData<string> Overlays => [.. Manifests.Overlays];
 
@@ -78,7 +79,7 @@ public sealed class ConfigurationTests
     [MemberData(nameof(Overlays))]
     public async Task The_manifest_values_pass_the_gateway_validation(string overlay)
     {
-        var env = (await Manifests.RenderAsync(overlay).WaitAsync(TimeSpan.FromMinutes(8))).GatewayEnvironment;
+        var env = (await Manifests.RenderAsync(overlay).WaitAsync(TimeSpan.FromMinutes(8))).GatewayEnvironmentWithSecrets;
 
         // Built with the values exactly as in the manifest (the real bootstrap servers too): resolving each options
         // object binds it and runs the gateway's validation, without starting anything that would dial Kafka.
@@ -91,6 +92,7 @@ public sealed class ConfigurationTests
             _ = app.Services.GetRequiredService<IOptions<IngestOptions>>().Value;
             _ = app.Services.GetRequiredService<IOptions<SimulatorOptions>>().Value;
             _ = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            _ = app.Services.GetRequiredService<IOptions<MarketStream.Gateway.Security.AuthOptions>>().Value;
         }
         finally
         {
@@ -102,8 +104,13 @@ public sealed class ConfigurationTests
     [MemberData(nameof(Overlays))]
     public async Task A_gateway_with_the_manifest_settings_starts_and_turns_ready(string overlay)
     {
-        var env = (await Manifests.RenderAsync(overlay).WaitAsync(TimeSpan.FromMinutes(8))).GatewayEnvironment;
+        var env = new Dictionary<string, string>((await Manifests.RenderAsync(overlay).WaitAsync(TimeSpan.FromMinutes(8))).GatewayEnvironmentWithSecrets);
         var topic = env.GetValueOrDefault("Feed__Kafka__Topic") ?? new KafkaOptions().Topic;
+
+        // The manifest's management port, moved to a free one on this shared machine; probes go there.
+        Assert.True(env.ContainsKey(ManagementPortKey), $"{overlay}: no management port: /metrics and /healthz would be public");
+        var managementPort = ProbeAndPortTests.FreePort();
+        env[ManagementPortKey] = managementPort.ToString(CultureInfo.InvariantCulture);
 
         // The manifest's bootstrap servers are a cluster-internal name: stand an embedded cluster in for it, reached
         // as a real cluster would be (so no simulator, no embedded broker inside the gateway: the k8s path).
@@ -126,11 +133,13 @@ public sealed class ConfigurationTests
             Assert.Equal(TimeSpan.FromSeconds(int.Parse(shutdown, CultureInfo.InvariantCulture)), host.ShutdownTimeout);
         }
 
+        using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}/"), Timeout = TimeSpan.FromSeconds(5) };
         await ProbeAndPortTests.Eventually(async () =>
         {
-            using var response = await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(10));
+            using var response = await management.GetAsync(new Uri("/healthz/ready", UriKind.Relative)).WaitAsync(TimeSpan.FromSeconds(10));
             return response.StatusCode == HttpStatusCode.OK;
         }, $"{overlay}: the gateway with the manifest settings never turned ready", TimeSpan.FromSeconds(60));
+        Assert.Equal(HttpStatusCode.NotFound, (await gateway.Http.GetAsync(new Uri("/metrics", UriKind.Relative))).StatusCode);
     }
 
     /// <summary>

@@ -131,6 +131,14 @@ public sealed class ManifestValidationTests
         Assert.True(zone.At("minDomains").GetInt32() >= 3);
         Assert.Equal(3, prod.Single("KafkaNodePool").At("spec", "replicas").GetInt32());
 
+        // Authentication on, its key from a Secret, never from the ConfigMap; per-client connection limits at the edge.
+        Assert.Equal("true", prod.GatewayEnvironment["Feed__Auth__Enabled"]);
+        Assert.False(prod.GatewayEnvironment.ContainsKey("Feed__Auth__SigningKey"), "the signing key in the ConfigMap");
+        var key = Assert.Single(prod.GatewayContainer.At("env").EnumerateArray(), e => e.At("name").GetString() == "Feed__Auth__SigningKey");
+        Assert.Equal("marketstream-auth", key.At("valueFrom", "secretKeyRef", "name").GetString());
+        var edge = prod.Single("Ingress").At("metadata", "annotations");
+        Assert.True(int.Parse(edge.At("nginx.ingress.kubernetes.io/limit-connections").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+
         // Kafka: no two brokers on a node, replicas spread over zones, the tick log bounded in bytes as well as time.
         var brokerSpread = Assert.Single(prod.Single("KafkaNodePool").At("spec", "template", "pod", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution").EnumerateArray());
         Assert.Equal("kubernetes.io/hostname", brokerSpread.At("topologyKey").GetString());

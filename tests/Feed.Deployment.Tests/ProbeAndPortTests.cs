@@ -45,14 +45,23 @@ public sealed partial class ProbeAndPortTests
 
         var http = container.At("ports").EnumerateArray().Single(p => p.At("name").GetString() == "http");
         Assert.Equal(ManifestPort, http.At("containerPort").GetInt32());
+        Assert.Equal($"{ManifestPort}", rendered.GatewayEnvironment["ASPNETCORE_HTTP_PORTS"]);
+        Assert.Equal("http", rendered.Single("Service").At("spec", "ports")[0].At("targetPort").GetString());
+
+        // Probes and the ServiceMonitor use the management port; no Ingress rule routes to it.
+        var management = container.At("ports").EnumerateArray().Single(p => p.At("name").GetString() == "management");
+        Assert.Equal(rendered.GatewayEnvironment["Feed__Gateway__ManagementPort"], management.At("containerPort").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
         foreach (var probe in new[] { "startupProbe", "livenessProbe", "readinessProbe" })
         {
             var port = container.At(probe, "httpGet", "port");
-            Assert.True(port.ToString() is "http" or "8080", $"{overlay}: {probe} targets port {port}");
+            Assert.True(port.ToString() is "management", $"{overlay}: {probe} targets port {port}");
         }
 
-        Assert.Equal("http", rendered.Single("Service").At("spec", "ports")[0].At("targetPort").GetString());
-        Assert.Equal($"{ManifestPort}", rendered.GatewayEnvironment["ASPNETCORE_HTTP_PORTS"]);
+        Assert.Equal("management", rendered.Single("ServiceMonitor").At("spec", "endpoints")[0].At("port").GetString());
+        var routed = rendered.OfKind("Ingress").SelectMany(i => i.At("spec", "rules").EnumerateArray())
+            .SelectMany(r => r.At("http", "paths").EnumerateArray()).Select(p => p.At("backend", "service", "port", "name").GetString()).ToList();
+        Assert.NotEmpty(routed);
+        Assert.All(routed, port => Assert.Equal("http", port));
 
         var dockerfile = await File.ReadAllTextAsync(Repo.PathOf("Dockerfile")).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Matches(HttpPortsEnv(), dockerfile);

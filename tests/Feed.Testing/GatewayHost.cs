@@ -100,7 +100,10 @@ public sealed class GatewayHost : IAsyncDisposable
             throw;
         }
 
-        var url = new UriBuilder(app.Urls.Single().Replace("//*:", "//0.0.0.0:", StringComparison.Ordinal).Replace("//+:", "//0.0.0.0:", StringComparison.Ordinal));
+        // The public URL; with a management port the gateway listens on two.
+        var management = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MarketStream.Gateway.Streaming.GatewayOptions>>().Value.ManagementPort;
+        var urls = app.Urls.Select(u => new UriBuilder(u.Replace("//*:", "//0.0.0.0:", StringComparison.Ordinal).Replace("//+:", "//0.0.0.0:", StringComparison.Ordinal))).ToList();
+        var url = urls.Single(u => u.Port != management);
         if (url.Host is "0.0.0.0" or "[::]" or "::")
         {
             url.Host = "127.0.0.1";

@@ -84,5 +84,12 @@ public sealed class GatewayOptions
     /// </summary>
     public bool DirectSocketWrites { get; set; } = true;
 
+    /// <summary>
+    /// A second port, for operators only: <c>/metrics</c> and <c>/healthz/*</c> are served there and nowhere else, and
+    /// nothing else is served there (no board, no streams, no API). Unset (the default): one port serves everything.
+    /// The gateway listens on it beside its configured URLs or HTTP ports, on the same interfaces. 1 to 65,535.
+    /// </summary>
+    public int? ManagementPort { get; set; }
+
     internal DeliveryPolicy DefaultPolicy => DeliveryPolicies.TryParse(Policy, out var p) ? p : DeliveryPolicy.Conflate;
 }

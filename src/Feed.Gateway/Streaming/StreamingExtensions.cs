@@ -13,6 +13,7 @@ public static class StreamingExtensions
         services.AddOptions<GatewayOptions>()
             .Bind(configuration.GetSection(GatewayOptions.Section))
             .Validate(o => o.ThrottleMs is >= ThrottleLimits.MinMs and <= ThrottleLimits.MaxMs, "Feed:Gateway:ThrottleMs must be between 0 and 60000.")
+            .Validate(o => o.ManagementPort is null or (>= 1 and <= 65_535), "Feed:Gateway:ManagementPort must be between 1 and 65535 when set.")
             .Validate(o => DeliveryPolicies.TryParse(o.Policy, out _), $"Feed:Gateway:Policy must be one of: {DeliveryPolicies.Names}.")
             .Validate(o => o.QueueCapacity is >= 16 and <= 65_536, "Feed:Gateway:QueueCapacity must be between 16 and 65536.")
             .Validate(o => o.HeartbeatMs is >= 100 and <= 300_000, "Feed:Gateway:HeartbeatMs must be between 100 and 300000.")

@@ -156,6 +156,30 @@ internal sealed record RenderedOverlay(string Overlay, string Yaml, string Valid
             return env;
         }
     }
+
+    /// <summary>
+    /// The gateway container's environment with a stand-in for each value the kubelet takes from a Secret
+    /// (<c>secretKeyRef</c>): what a pod sees, with test values where the cluster's secrets would be.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> GatewayEnvironmentWithSecrets
+    {
+        get
+        {
+            var env = new Dictionary<string, string>(GatewayEnvironment, StringComparer.Ordinal);
+            if (GatewayContainer.TryGetProperty("env", out var list))
+            {
+                foreach (var entry in list.EnumerateArray())
+                {
+                    if (entry.TryGetProperty("valueFrom", out var from) && from.TryGetProperty("secretKeyRef", out var secret))
+                    {
+                        env[entry.At("name").GetString()!] = $"stand-in for secret {secret.At("name").GetString()}, key {secret.At("key").GetString()}";
+                    }
+                }
+            }
+
+            return env;
+        }
+    }
 }
 
 internal static class JsonPath
