@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="${1:-artifacts/gateway}"
-dotnet publish src/Feed.Gateway/Feed.Gateway.csproj -c Release -o "$out" -p:UseAppHost=false
+dotnet publish src/Feed.Gateway/Feed.Gateway.csproj -c Release -o "$out" -p:UseAppHost=false -p:RestoreLockedMode=true
 
 # The Kafka client is native code: without it the gateway cannot start.
 if [ ! -f "$out/runtimes/linux-x64/native/librdkafka.so" ]; then

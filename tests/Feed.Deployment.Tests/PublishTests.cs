@@ -14,6 +14,22 @@ public sealed partial class PublishTests
 {
     private static readonly string[] NonRootUsers = ["app", "1654", "$APP_UID", "${APP_UID}"];
 
+    /// <summary>
+    /// Restores are locked: every project has its committed lock file, and CI and the image build (eng/publish.sh,
+    /// which the Dockerfile runs) restore in locked mode, so a dependency that moved fails instead of shipping.
+    /// </summary>
+    [Fact]
+    public async Task Every_project_restores_from_a_committed_lock_file_in_locked_mode()
+    {
+        var projects = new[] { "src", "tests", "load-tests" }
+            .SelectMany(d => Directory.EnumerateFiles(Repo.PathOf(d), "*.csproj", SearchOption.AllDirectories))
+            .ToList();
+        Assert.NotEmpty(projects);
+        Assert.All(projects, p => Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(p)!, "packages.lock.json")), $"{p}: no packages.lock.json"));
+        Assert.Contains("--locked-mode", await File.ReadAllTextAsync(Repo.PathOf(".ci", "run")), StringComparison.Ordinal);
+        Assert.Contains("-p:RestoreLockedMode=true", await File.ReadAllTextAsync(Repo.PathOf("eng", "publish.sh")), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Dockerfile_publishes_with_the_CI_script_and_runs_as_non_root()
     {
