@@ -27,6 +27,7 @@ try {
 const schemaPackages = [
   [/^(monitoring\.coreos\.com)\/(.+)$/, (g, v) => `@kubernetes-models/prometheus-operator/${g}/${v}`],
   [/^((?:kafka|core)\.strimzi\.io)\/(.+)$/, (g, v) => `@kubernetes-models/strimzi-kafka-operator/${g}/${v}`],
+  [/^(gateway\.networking\.k8s\.io)\/(.+)$/, (g, v) => `@kubernetes-models/gateway-api/${g}/${v}`],
   [/^([a-z0-9.-]+)\/([a-z0-9]+)$/, (g, v) => `kubernetes-models/${g}/${v}`],
   [/^(v1)$/, () => "kubernetes-models/v1"],
 ];

@@ -16,7 +16,7 @@ public sealed class ManifestValidationTests
         Assert.StartsWith("ok:", rendered.ValidatorSummary.Trim(), StringComparison.Ordinal);
         string[] expectedKinds =
         [
-            "Namespace", "ConfigMap", "Deployment", "Service", "Ingress", "HorizontalPodAutoscaler",
+            "Namespace", "ConfigMap", "Deployment", "Service", "Gateway", "HTTPRoute", "HorizontalPodAutoscaler",
             "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor", "Kafka", "KafkaNodePool", "KafkaTopic",
         ];
         foreach (var kind in expectedKinds)
@@ -95,6 +95,23 @@ public sealed class ManifestValidationTests
         Assert.Equal("marketstream-gateway", password.At("valueFrom", "secretKeyRef", "name").GetString());
     }
 
+    /// <summary>The documented alternative to the Gateway API: a dedicated ingress-nginx controller, same routing, same limits.</summary>
+    [Fact]
+    public async Task The_ingress_nginx_alternative_replaces_the_route_objects_and_admits_only_its_controller()
+    {
+        var rendered = await Manifests.RenderAsync("prod-ingress-nginx").WaitAsync(TimeSpan.FromMinutes(8));
+        Assert.StartsWith("ok:", rendered.ValidatorSummary.Trim(), StringComparison.Ordinal);
+        Assert.Empty(rendered.OfKind("Gateway"));
+        Assert.Empty(rendered.OfKind("HTTPRoute"));
+        var ingress = rendered.Single("Ingress");
+        var annotations = ingress.At("metadata", "annotations");
+        Assert.Equal("off", annotations.At("nginx.ingress.kubernetes.io/proxy-buffering").GetString());
+        Assert.True(int.Parse(annotations.At("nginx.ingress.kubernetes.io/limit-connections").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.Equal("marketstream-tls", ingress.At("spec", "tls")[0].At("secretName").GetString());
+        var from = rendered.Named("NetworkPolicy", "marketstream-gateway").At("spec", "ingress")[0].At("from")[0];
+        Assert.Equal("ingress-nginx", from.At("namespaceSelector", "matchLabels", "kubernetes.io/metadata.name").GetString());
+    }
+
     [Fact]
     public async Task Validator_rejects_broken_manifests()
     {
@@ -136,8 +153,10 @@ public sealed class ManifestValidationTests
         Assert.False(prod.GatewayEnvironment.ContainsKey("Feed__Auth__SigningKey"), "the signing key in the ConfigMap");
         var key = Assert.Single(prod.GatewayContainer.At("env").EnumerateArray(), e => e.At("name").GetString() == "Feed__Auth__SigningKey");
         Assert.Equal("marketstream-auth", key.At("valueFrom", "secretKeyRef", "name").GetString());
-        var edge = prod.Single("Ingress").At("metadata", "annotations");
-        Assert.True(int.Parse(edge.At("nginx.ingress.kubernetes.io/limit-connections").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+        var route = prod.Single("HTTPRoute").At("spec");
+        Assert.Equal("0s", route.At("rules")[0].At("timeouts", "request").GetString());
+        var https = Assert.Single(prod.Single("Gateway").At("spec", "listeners").EnumerateArray());
+        Assert.Equal("HTTPS", https.At("protocol").GetString());
 
         // Kafka: no two brokers on a node, replicas spread over zones, the tick log bounded in bytes as well as time.
         var brokerSpread = Assert.Single(prod.Single("KafkaNodePool").At("spec", "template", "pod", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution").EnumerateArray());

@@ -48,7 +48,7 @@ public sealed partial class ProbeAndPortTests
         Assert.Equal($"{ManifestPort}", rendered.GatewayEnvironment["ASPNETCORE_HTTP_PORTS"]);
         Assert.Equal("http", rendered.Single("Service").At("spec", "ports")[0].At("targetPort").GetString());
 
-        // Probes and the ServiceMonitor use the management port; no Ingress rule routes to it.
+        // Probes and the ServiceMonitor use the management port; no route sends clients to it.
         var management = container.At("ports").EnumerateArray().Single(p => p.At("name").GetString() == "management");
         Assert.Equal(rendered.GatewayEnvironment["Feed__Gateway__ManagementPort"], management.At("containerPort").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
         foreach (var probe in new[] { "startupProbe", "livenessProbe", "readinessProbe" })
@@ -58,8 +58,9 @@ public sealed partial class ProbeAndPortTests
         }
 
         Assert.Equal("management", rendered.Single("ServiceMonitor").At("spec", "endpoints")[0].At("port").GetString());
-        var routed = rendered.OfKind("Ingress").SelectMany(i => i.At("spec", "rules").EnumerateArray())
-            .SelectMany(r => r.At("http", "paths").EnumerateArray()).Select(p => p.At("backend", "service", "port", "name").GetString()).ToList();
+        var servicePorts = rendered.Single("Service").At("spec", "ports").EnumerateArray().ToDictionary(p => p.At("port").GetInt32(), p => p.At("name").GetString());
+        var routed = rendered.Single("HTTPRoute").At("spec", "rules").EnumerateArray()
+            .SelectMany(r => r.At("backendRefs").EnumerateArray()).Select(b => servicePorts[b.At("port").GetInt32()]).ToList();
         Assert.NotEmpty(routed);
         Assert.All(routed, port => Assert.Equal("http", port));
 
