@@ -164,6 +164,13 @@ public sealed class ManifestValidationTests
         Assert.Equal("topology.kubernetes.io/zone", prod.Single("Kafka").At("spec", "kafka", "rack", "topologyKey").GetString());
         Assert.True(prod.Named("KafkaTopic", "market.ticks").At("spec", "config", "retention.bytes").GetInt64() > 0);
         Assert.Equal("jmxPrometheusExporter", prod.Single("Kafka").At("spec", "kafka", "metricsConfig", "type").GetString());
-        Assert.StartsWith("marketstream/gateway:", prod.GatewayContainer.At("image").GetString(), StringComparison.Ordinal);
+        // Images by fully qualified name and digest, never a movable tag.
+        foreach (var deployment in prod.OfKind("Deployment"))
+        {
+            foreach (var container in deployment.At("spec", "template", "spec", "containers").EnumerateArray())
+            {
+                Assert.Matches(@"^[a-z0-9.-]+\.[a-z]+(:[0-9]+)?/[a-z0-9/._-]+@sha256:[0-9a-f]{64}$", container.At("image").GetString());
+            }
+        }
     }
 }
