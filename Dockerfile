@@ -13,7 +13,11 @@ COPY eng/publish.sh eng/publish.sh
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
     bash eng/publish.sh /app
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# Chiseled (distroless) runtime: no shell, no package manager, only what .NET needs. The gateway needs nothing
+# else: invariant globalization (no ICU), and librdkafka's centos8 build, which Confluent.Kafka loads when the
+# default one's libsasl2 is missing (as it is here), links only glibc. The pod's preStop is a sleep action and
+# its probes are HTTP, so nothing calls a shell.
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 # Kestrel on 8080, all interfaces (k8s: container port "http"). Also the image default; set explicitly

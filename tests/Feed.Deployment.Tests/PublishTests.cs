@@ -54,7 +54,7 @@ public sealed partial class PublishTests
         Assert.DoesNotContain(instructions, i => i.Args.Contains("dotnet publish", StringComparison.Ordinal)); // only through the script
 
         var final = stages[^1];
-        Assert.StartsWith("mcr.microsoft.com/dotnet/aspnet:10.0", final[0].Args, StringComparison.Ordinal);
+        Assert.StartsWith("mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled", final[0].Args, StringComparison.Ordinal);
         var user = final.LastOrDefault(i => i.Op == "USER").Args;
         Assert.True(user is not null && NonRootUsers.Contains(user.Split(':')[0]), $"the final stage must run as the non-root user app (UID 1654), not '{user}'");
         Assert.Contains(final, i => i.Op == "EXPOSE" && i.Args == "8080");
