@@ -1,0 +1,68 @@
+using System.Text.RegularExpressions;
+
+namespace MarketStream.Deployment.Tests.Infrastructure;
+
+/// <summary>
+/// What a real gateway exports on <c>/metrics</c>, and the metric names a PromQL expression reads: so alerts and
+/// dashboards are checked against the gateway, not against a list someone typed.
+/// </summary>
+internal static partial class LiveMetrics
+{
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+    private static HashSet<string>? exported;
+
+    /// <summary>
+    /// The series names of a real gateway's /metrics once it has done what every metric counts: consumed ticks,
+    /// held a connection that received updates, seen it close, dropped quotes under drop-oldest
+    /// and conflated them under conflate. Measured once per test run.
+    /// </summary>
+    public static async Task<IReadOnlySet<string>> ExportedAsync()
+    {
+        await Gate.WaitAsync();
+        try
+        {
+            return exported ??= await ScrapeAsync();
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    /// <summary>The <c>marketstream_</c>, <c>kube_</c> and <c>container_</c> metric names in a PromQL expression.</summary>
+    public static IReadOnlyList<string> MetricsIn(string promQl) =>
+        [.. Identifier().Matches(promQl).Select(m => m.Value)
+            .Where(m => m.StartsWith("marketstream_", StringComparison.Ordinal) || m.StartsWith("kube_", StringComparison.Ordinal) || m.StartsWith("container_", StringComparison.Ordinal))];
+
+    private static async Task<HashSet<string>> ScrapeAsync()
+    {
+        // A small queue, so a drop-oldest connection with a slow throttle drops quotes within a second.
+        await using var gateway = await GatewayHost.StartAsync(("Feed:Gateway:QueueCapacity", 16));
+        await gateway.WaitReadyAsync();
+        await using (var client = await ProtocolClient.ConnectAsync(gateway.Address, "throttleMs=0"))
+        {
+            await client.SendAsync("""{"op":"subscribe","id":1,"symbols":["AAPL","MSFT"]}""");
+            await client.ReceiveUntilAsync("updates");
+        }
+
+        var symbols = System.Text.Json.JsonSerializer.Deserialize<string[]>(await gateway.Http.GetStringAsync(new Uri("/api/symbols", UriKind.Relative)))!;
+        await using var dropping = await ProtocolClient.ConnectAsync(gateway.Address, "throttleMs=1000&policy=drop-oldest");
+        await dropping.SendAsync(System.Text.Json.JsonSerializer.Serialize(new { op = "subscribe", id = 1, symbols = symbols.Take(100) }));
+        await using var conflating = await ProtocolClient.ConnectAsync(gateway.Address, "throttleMs=1000&policy=conflate");
+        await conflating.SendAsync(System.Text.Json.JsonSerializer.Serialize(new { op = "subscribe", id = 1, symbols = symbols.Take(100) }));
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        await Eventually.Holds(async () =>
+        {
+            var text = await gateway.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            names = [.. text.Split('\n').Where(l => l.StartsWith("marketstream_", StringComparison.Ordinal)).Select(l => l.Split('{', ' ')[0])];
+            return names.Contains("marketstream_gateway_disconnects_total")
+                && names.Contains("marketstream_gateway_quotes_dropped_total")
+                && names.Contains("marketstream_gateway_quotes_conflated_total");
+        }, "a closed connection, dropped and conflated quotes counted in /metrics");
+        return names;
+    }
+
+    [GeneratedRegex("[a-zA-Z_:][a-zA-Z0-9_:]*")]
+    private static partial Regex Identifier();
+}
