@@ -176,6 +176,48 @@ public sealed class QuoteBoardTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Clicking_a_row_opens_its_live_chart_whose_last_point_is_the_price_the_row_shows()
+    {
+        await using var board = await BoardHarness.StartAsync();
+        await board.GotoAsync();
+        await board.WaitForStateAsync("connected");
+        await board.WaitForMovingPricesAsync("AAPL");
+
+        await board.Row("AAPL").Locator("td[data-field=\"symbol\"]").ClickAsync();
+        await board.WaitForAsync("!document.getElementById('chart-panel').hidden && document.getElementById('chart').dataset.symbol === 'AAPL'", "the AAPL chart open");
+        Assert.Equal("AAPL", (await board.Page.Locator("#chart-symbol").TextContentAsync())?.Trim());
+        await board.WaitForAsync("Number(document.getElementById('chart').dataset.points) >= 3", "the chart drawing a point a second", TimeSpan.FromSeconds(30));
+        Assert.True(await board.Page.Locator("#chart canvas").CountAsync() > 0, "no canvas drawn");
+
+        // Row and chart are drawn in the same animation frame: read both in one task of the page, several times
+        // while prices move.
+        for (var i = 0; i < 5; i++)
+        {
+            var shown = await board.Page.EvaluateAsync<string[]>(
+                """
+                () => {
+                  const row = document.querySelector('#rows tr[data-symbol="AAPL"]');
+                  const chart = document.getElementById('chart').dataset;
+                  return [row.querySelector('td[data-field="bid"]').textContent, chart.lastBid,
+                          row.querySelector('td[data-field="ask"]').textContent, chart.lastAsk];
+                }
+                """).WaitAsync(BoardHarness.StepTimeout);
+            Assert.Equal(Price(shown[0]), Price(shown[1]));
+            Assert.Equal(Price(shown[2]), Price(shown[3]));
+            await board.WaitForAsync(
+                $"document.querySelector('#rows tr[data-symbol=\"AAPL\"] td[data-field=\"bid\"]').textContent !== '{shown[0]}'", "the AAPL bid to move");
+        }
+
+        // Closing it hides the panel; removing the charted symbol would too.
+        await board.Page.Locator("#chart-close").ClickAsync();
+        await board.WaitForAsync("document.getElementById('chart-panel').hidden", "the chart closed");
+        Assert.Empty(board.PageErrors);
+        Assert.Empty(board.ConsoleErrors);
+    }
+
+    private static decimal Price(string text) => decimal.Parse(text.Trim(), System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
     public async Task Board_shows_live_prices_over_sse_when_the_transport_is_forced()
     {
         await using var board = await BoardHarness.StartAsync();

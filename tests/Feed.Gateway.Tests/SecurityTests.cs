@@ -164,9 +164,11 @@ public class SecurityTests
                 o.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
                     errors == SslPolicyErrors.None || (cert is not null && new X509Certificate2(cert).Thumbprint == thumbprint));
             Assert.Equal("hello", (await client.ReceiveAsync())!.Value.Type());
-            await client.SendAsync("""{"op":"subscribe","symbols":["AAPL"]}""");
-            // Over TLS the stream is the same: the AAPL snapshot, then updates with its quotes.
+
+            // Over TLS the stream is the same: the AAPL snapshot, then updates with its quotes. The gateway must
+            // know AAPL before the subscribe, or the snapshot is rightly empty.
             await Eventually.Holds(() => Task.FromResult(gateway.State.Count == 1), "a quote of AAPL");
+            await client.SendAsync("""{"op":"subscribe","symbols":["AAPL"]}""");
             var (snapshot, _) = await client.ReceiveUntilAsync("snapshot");
             Assert.Equal(["AAPL"], snapshot.Quotes().Select(q => q.GetProperty("symbol").GetString()));
             var (updates, _) = await client.ReceiveUntilAsync("updates");

@@ -3,6 +3,7 @@
 
 import { Connection, TRANSPORT_SSE, authHeaders } from './connection.js';
 import { Board } from './board.js';
+import { PriceChart } from './chart.js';
 import { formatCount } from './format.js';
 
 const WATCHLIST_KEY = 'marketstream.watchlist';
@@ -58,7 +59,19 @@ const counters = { frames: 0, quotes: 0, conflated: 0, dropped: 0 };
 let epoch = 0; // one per connection; lets the board tell a sequence restart from a lagging replica
 let streamEpoch = null; // the gateway's stream epoch (hello.epoch), when it tells one
 
-const board = new Board($('rows'), { onRemove: removeSymbol });
+const chart = new PriceChart($('chart-panel'), $('chart'), $('chart-symbol'));
+const board = new Board($('rows'), {
+  onRemove: removeSymbol,
+  onSelect: (symbol) => {
+    board.select(symbol);
+    chart.show(symbol);
+  },
+  onFrame: () => chart.draw(),
+});
+$('chart-close').addEventListener('click', () => {
+  chart.hide();
+  board.select(null);
+});
 board.setSymbols(watchlist);
 
 const conn = new Connection({
@@ -95,6 +108,10 @@ function removeSymbol(symbol) {
   saveWatchlist();
   board.setSymbols(watchlist);
   conn.unsubscribe([symbol]);
+  if (chart.symbol === symbol) {
+    chart.hide();
+    board.select(null);
+  }
 }
 
 $('add-form').addEventListener('submit', (e) => {
@@ -242,7 +259,7 @@ conn.addEventListener('message', (e) => {
         counters.quotes++;
         counters.conflated += q.conflated ?? 0;
         counters.dropped += q.dropped ?? 0;
-        board.apply(q, epoch, streamEpoch);
+        if (board.apply(q, epoch, streamEpoch)) chart.record(q.symbol, board.stateOf(q.symbol));
       }
       break;
     case 'status':

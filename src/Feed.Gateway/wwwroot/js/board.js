@@ -31,14 +31,32 @@ const COLUMNS = [
 export class Board {
   /**
    * @param {HTMLTableSectionElement} tbody
-   * @param {{ onRemove: (symbol: string) => void }} callbacks
+   * @param {{ onRemove: (symbol: string) => void, onSelect?: (symbol: string) => void, onFrame?: () => void }} callbacks
+   *   onFrame runs once per animation frame in which rows were drawn, after them (the chart draws there too).
    */
-  constructor(tbody, { onRemove }) {
+  constructor(tbody, { onRemove, onSelect, onFrame }) {
     this.tbody = tbody;
     this.onRemove = onRemove;
+    this.onSelect = onSelect;
+    this.onFrame = onFrame;
     /** @type {Map<string, Row>} */
     this.rows = new Map();
     this.emptyRow = null;
+    /** Rows changed since the last frame; each is drawn once per frame, however many quotes it got. */
+    this.dirty = new Set();
+    this.frameRequested = false;
+    this.selected = null;
+  }
+
+  /** The merged state of a symbol's row (bid, ask, last, ts, ...), or undefined. */
+  stateOf(symbol) {
+    return this.rows.get(symbol)?.state;
+  }
+
+  /** Marks a symbol's row as the selected one (the chart's). */
+  select(symbol) {
+    this.selected = symbol;
+    for (const [s, row] of this.rows) row.tr.classList.toggle('selected', s === symbol);
   }
 
   /** Makes the rows match the watchlist, in its order, keeping the state of symbols that stay. */
@@ -97,8 +115,29 @@ export class Board {
     s.receivedAt = performance.now();
     s.updates++;
 
-    this.render(row, prev);
+    // Drawn at the next animation frame, from the values shown before the first quote since the last one: at
+    // throttleMs=0 a busy symbol gets many quotes per frame, and the screen can show only one.
+    if (!this.dirty.has(row)) {
+      row.prev = prev;
+      this.dirty.add(row);
+    }
+    this.requestFrame();
     return true;
+  }
+
+  requestFrame() {
+    if (this.frameRequested) return;
+    this.frameRequested = true;
+    requestAnimationFrame(() => this.drawFrame());
+  }
+
+  drawFrame() {
+    this.frameRequested = false;
+    for (const row of this.dirty) {
+      if (row.tr.isConnected) this.render(row, row.prev);
+    }
+    this.dirty.clear();
+    this.onFrame?.();
   }
 
   /** Refreshes the age column; cheap enough to run several times a second. */
@@ -139,8 +178,13 @@ export class Board {
     button.textContent = '\u00d7'; // multiplication sign, the conventional "remove"
     button.title = `Remove ${symbol}`;
     button.setAttribute('aria-label', `Remove ${symbol} from the watchlist`);
-    button.addEventListener('click', () => this.onRemove(symbol));
+    button.addEventListener('click', (e) => {
+      e.stopPropagation(); // removing a row does not select it
+      this.onRemove(symbol);
+    });
     cells.remove.appendChild(button);
+    tr.title = `${symbol}: click for its chart`;
+    tr.addEventListener('click', () => this.onSelect?.(symbol));
 
     return { tr, cells, state: { symbol, decimals: MIN_DECIMALS, updates: 0 } };
   }

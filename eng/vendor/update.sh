@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Copies the pinned browser libraries (package.json, package-lock.json) into the gateway's wwwroot/vendor. The
+# copies are committed: the gateway serves them itself, with no CDN and no npm at run time. After changing a
+# version in package.json: run this script and commit package-lock.json and the copies.
+set -euo pipefail
+cd "$(dirname "$0")"
+npm ci --no-audit --no-fund
+dest=../../src/Feed.Gateway/wwwroot/vendor
+mkdir -p "$dest"
+cp node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.mjs "$dest/"
+cp node_modules/lightweight-charts/LICENSE "$dest/lightweight-charts.LICENSE"
