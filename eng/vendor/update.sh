@@ -9,3 +9,7 @@ dest=../../src/Feed.Gateway/wwwroot/vendor
 mkdir -p "$dest"
 cp node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.mjs "$dest/"
 cp node_modules/lightweight-charts/LICENSE "$dest/lightweight-charts.LICENSE"
+dashboard=../../src/Feed.Gateway/wwwroot/dashboard/vendor
+mkdir -p "$dashboard"
+cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css "$dashboard/"
+cp node_modules/uplot/LICENSE "$dashboard/uPlot.LICENSE"

@@ -46,6 +46,7 @@ public static class GatewayApp
         builder.Services.AddMarketStreaming(builder.Configuration);
         builder.Services.AddGatewaySecurity(builder.Configuration);
         builder.Services.AddGatewayHealth();
+        builder.Services.AddDashboard();
         builder.Services.AddMarketStreamTelemetry(builder.Configuration);
         configure?.Invoke(builder);
 
@@ -53,7 +54,8 @@ public static class GatewayApp
 
         app.UseManagementPort();
 
-        // The quote board (wwwroot): plain HTML, CSS and ES modules, no build step.
+        // The quote board and the operations dashboard (wwwroot): plain HTML, CSS and ES modules, no build step.
+        app.UseDashboardRedirect();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseGatewaySecurity();
@@ -61,6 +63,7 @@ public static class GatewayApp
         app.MapQuoteApi();
         app.MapGatewayHealth();
         app.MapMarketStreamMetrics();
+        app.MapDashboard();
         return app;
     }
 

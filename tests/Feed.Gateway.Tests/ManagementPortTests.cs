@@ -21,7 +21,8 @@ public sealed class ManagementPortTests
         Assert.Contains("marketstream_", await management.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
 
         // The public port has none of it, whatever Host header a client sends.
-        foreach (var path in new[] { "/metrics", "/healthz/live", "/healthz/ready" })
+        Assert.Equal(HttpStatusCode.OK, (await management.GetAsync(new Uri("/dashboard/data", UriKind.Relative))).StatusCode);
+        foreach (var path in new[] { "/metrics", "/healthz/live", "/healthz/ready", "/dashboard/", "/dashboard/data" })
         {
             Assert.Equal(HttpStatusCode.NotFound, (await gateway.Http.GetAsync(new Uri(path, UriKind.Relative))).StatusCode);
             using var spoofed = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace MarketStream.Gateway.Http;
 
 /// <summary>
-/// <see cref="GatewayOptions.ManagementPort"/>: operators' paths (<c>/metrics</c>, <c>/healthz/*</c>) on a port of their
+/// <see cref="GatewayOptions.ManagementPort"/>: operators' paths (<c>/metrics</c>, <c>/healthz/*</c>, <c>/dashboard</c>) on a port of their
 /// own that no route exposes, so the metrics and the probes are never public; every other path only on the public
 /// port(s). Decided by the port the connection arrived on, not by the Host header a client chooses.
 /// </summary>
@@ -48,7 +48,9 @@ public static class ManagementPort
 
         return app.Use((context, next) =>
         {
-            var operators = context.Request.Path.StartsWithSegments("/metrics") || context.Request.Path.StartsWithSegments("/healthz");
+            var operators = context.Request.Path.StartsWithSegments("/metrics")
+                || context.Request.Path.StartsWithSegments("/healthz")
+                || context.Request.Path.StartsWithSegments("/dashboard");
             if (operators != (context.Connection.LocalPort == port))
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
