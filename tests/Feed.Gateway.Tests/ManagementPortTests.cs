@@ -42,6 +42,16 @@ public sealed class ManagementPortTests
     }
 
     [Fact]
+    public async Task With_Kestrels_own_endpoint_configuration_the_management_port_joins_it()
+    {
+        var port = FreePort();
+        await using var gateway = await GatewayHost.StartAsync(("Kestrel:Endpoints:Public:Url", "http://127.0.0.1:0"), ("Feed:Gateway:ManagementPort", port));
+        using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Equal(HttpStatusCode.OK, (await management.GetAsync(new Uri("/healthz/live", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await gateway.Http.GetAsync(new Uri("/healthz/live", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
     public async Task Without_a_management_port_one_port_serves_everything_as_before()
     {
         await using var gateway = await GatewayHost.StartAsync();

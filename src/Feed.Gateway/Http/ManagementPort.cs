@@ -21,6 +21,16 @@ public static class ManagementPort
             return; // unset, or invalid: the options validation says so at start.
         }
 
+        var endpoints = builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().ToList();
+        if (endpoints.Count > 0)
+        {
+            // Kestrel's own endpoint configuration overrides URLs and HTTP ports: the management port joins it, on
+            // the same interface as the first endpoint.
+            var url = endpoints[0]["Url"] ?? defaultUrl;
+            builder.Configuration["Kestrel:Endpoints:Management:Url"] = ManagementUrl(url, port);
+            return;
+        }
+
         var httpPorts = builder.Configuration["http_ports"];
         var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey];
         if (string.IsNullOrEmpty(urls) && !string.IsNullOrEmpty(httpPorts))
@@ -31,10 +41,16 @@ public static class ManagementPort
         }
 
         // The same interface as the first URL (loopback stays loopback).
-        var first = (string.IsNullOrEmpty(urls) ? defaultUrl : urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
-        var host = first.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal).Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal);
-        var management = new UriBuilder(host) { Scheme = "http", Port = port, Path = string.Empty };
-        builder.WebHost.UseUrls($"{(string.IsNullOrEmpty(urls) ? defaultUrl : urls)};{management.Uri.GetLeftPart(UriPartial.Authority)}");
+        var configured = string.IsNullOrEmpty(urls) ? defaultUrl : urls;
+        var first = configured.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
+        builder.WebHost.UseUrls($"{configured};{ManagementUrl(first, port)}");
+    }
+
+    /// <summary>Plain HTTP on <paramref name="port"/>, on the interface of <paramref name="url"/>.</summary>
+    private static string ManagementUrl(string url, int port)
+    {
+        var host = url.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal).Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal);
+        return new UriBuilder(host) { Scheme = "http", Port = port, Path = string.Empty }.Uri.GetLeftPart(UriPartial.Authority);
     }
 
     /// <summary>With a management port, answers 404 to operators' paths elsewhere and to every other path there.</summary>

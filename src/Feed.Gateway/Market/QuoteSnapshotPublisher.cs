@@ -75,9 +75,12 @@ public sealed partial class QuoteSnapshotPublisher(
                 continue;
             }
 
+            // Marked written before the produce: a delivery report may come on librdkafka's thread before Produce
+            // returns, and a failed one must be able to clear the mark.
+            var seqWritten = quote.Seq;
+            written[symbol] = seqWritten;
             try
             {
-                var seqWritten = quote.Seq;
                 producer.Produce(connection.SnapshotTopic, QuoteSnapshot.ToMessage(quote.ToTick(), seqWritten), report =>
                 {
                     if (report.Error.IsError)
@@ -91,10 +94,10 @@ public sealed partial class QuoteSnapshotPublisher(
                         Interlocked.Increment(ref delivered);
                     }
                 });
-                written[symbol] = seqWritten;
             }
             catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
             {
+                written.TryRemove(new KeyValuePair<string, long>(symbol, seqWritten));
                 // The broker is slow or away: the rest waits for the next interval.
                 Failed(ex.Error.Reason);
                 return;
