@@ -208,6 +208,11 @@ public sealed class QuoteBoardTests(ITestOutputHelper output)
                 $"document.querySelector('#rows tr[data-symbol=\"AAPL\"] td[data-field=\"bid\"]').textContent !== '{shown[0]}'", "the AAPL bid to move");
         }
 
+        // A window tall enough for the table and the chart, for the README's picture.
+        await board.Page.SetViewportSizeAsync(1360, 620).WaitAsync(BoardHarness.StepTimeout);
+        await board.WaitForAsync("document.getElementById('chart').clientHeight > 200", "the chart laid out");
+        output.WriteLine($"Screenshot: {await board.ScreenshotAsync("quote-board-chart.png")}");
+
         // Closing it hides the panel; removing the charted symbol would too.
         await board.Page.Locator("#chart-close").ClickAsync();
         await board.WaitForAsync("document.getElementById('chart-panel').hidden", "the chart closed");

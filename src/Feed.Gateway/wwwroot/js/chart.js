@@ -105,6 +105,8 @@ export class PriceChart {
       if (tail) this.host.dataset[`last${field[0].toUpperCase()}${field.slice(1)}`] = String(tail.value);
     }
     this.drawn = { bid: h.bid.length, ask: h.ask.length, last: h.last.length };
+    // While the history is short (two minutes of points), spread it over the width rather than bunch it at the right.
+    if (Math.max(h.bid.length, h.ask.length, h.last.length) < 120) this.chart.timeScale().fitContent();
     this.host.dataset.points = String(h.last.length || h.bid.length);
     h.changed = false;
     h.reset = false;
