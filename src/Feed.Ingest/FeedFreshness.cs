@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,20 +11,40 @@ namespace MarketStream.Ingest;
 /// unreachable that long or the lag has not come down (records waiting that do not arrive). A quiet market with
 /// reachable brokers and nothing to read is live. Checked twice a second on the injected clock.
 /// </summary>
-public sealed partial class FeedFreshness(
-    IngestStats stats,
-    IngestStatus status,
-    IOptions<KafkaOptions> options,
-    TimeProvider time,
-    ILogger<FeedFreshness> logger) : IHostedService, IDisposable
+public sealed partial class FeedFreshness : IHostedService, IDisposable
 {
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(500);
-    private readonly TimeSpan staleAfter = TimeSpan.FromSeconds(options.Value.StaleAfterSeconds);
+    private readonly IngestStats stats;
+    private readonly IngestStatus status;
+    private readonly TimeProvider time;
+    private readonly ILogger<FeedFreshness> logger;
+    private readonly TimeSpan staleAfter;
     private readonly Lock gate = new();
     private ITimer? timer;
     private long lastConsumed = -1;
     private DateTimeOffset lastProgress;
     private DateTimeOffset? staleSince;
+
+    public FeedFreshness(
+        IngestStats stats,
+        IngestStatus status,
+        IOptions<KafkaOptions> options,
+        TimeProvider time,
+        IMeterFactory meters,
+        ILogger<FeedFreshness> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(meters);
+        this.stats = stats;
+        this.status = status;
+        this.time = time;
+        this.logger = logger;
+        staleAfter = TimeSpan.FromSeconds(options.Value.StaleAfterSeconds);
+
+        // What clients are told, for alerts and the dashboard: 1 while the feed is stale.
+        meters.Create(IngestStats.MeterName).CreateObservableGauge(
+            "marketstream.ingest.feed_stale", () => State.IsStale ? 1 : 0, description: "1 while the feed is stale (clients have been told), 0 while it is live.");
+    }
 
     /// <summary>Raised (on the checking thread) when the feed turns stale or live again.</summary>
     public event Action<FeedState>? Changed;

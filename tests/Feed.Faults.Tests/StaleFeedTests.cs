@@ -56,6 +56,9 @@ public class StaleFeedTests
         var stale = client.Messages.First(m => m.Type == "status").Message;
         Assert.True(stale.GetProperty("since").GetInt64() <= downAt + 1_000_000, "since is the last tick received, not later");
 
+        // Operators see what clients were told: the gauge the MarketStreamFeedStale alert reads.
+        Assert.Contains("marketstream_ingest_feed_stale 1", await gateway.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+
         // A client connecting during the outage hears it right after hello.
         await using (var late = await StreamRecorder.ConnectAsync(gateway.Address))
         {

@@ -50,6 +50,7 @@ public static class Dashboard
             KafkaConnection kafka,
             IOptions<KafkaOptions> kafkaOptions,
             IOptions<AuthOptions> auth,
+            FeedFreshness freshness,
             TimeProvider time) =>
         {
             var now = time.GetUtcNow();
@@ -60,6 +61,7 @@ public static class Dashboard
                 status = new
                 {
                     warm = ingest.IsWarm,
+                    feedStale = freshness.State.IsStale,
                     fatal = ingest.FatalError,
                     brokerReachable = contact is { } c && now - c < TimeSpan.FromSeconds(kafkaOptions.Value.UnreachableGraceSeconds),
                     cluster = kafka.Embedded is null ? "kafka" : "embedded",

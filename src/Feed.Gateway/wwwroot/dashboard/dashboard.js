@@ -150,6 +150,7 @@ function showStatus(st) {
   const ready = st.warm && !st.fatal;
   setStatus('s-ready', st.fatal ? `no: ${st.fatal}` : st.warm ? 'yes' : 'warming up', ready ? 'ok' : 'bad');
   setStatus('s-broker', st.brokerReachable ? 'reachable' : 'unreachable', st.brokerReachable ? 'ok' : 'bad');
+  setStatus('s-feed', st.feedStale ? 'stale' : 'live', st.feedStale ? 'bad' : 'ok');
   setStatus('s-cluster', st.cluster === 'embedded' ? `embedded (${st.bootstrapServers})` : `${st.bootstrapServers} · ${st.topic}`);
   setStatus('s-auth', st.auth ? 'on' : 'off');
   setStatus('s-uptime', formatUptime(st.uptimeSeconds));
