@@ -45,7 +45,12 @@ internal static partial class LiveMetrics
             await client.ReceiveUntilAsync("updates");
         }
 
-        var symbols = System.Text.Json.JsonSerializer.Deserialize<string[]>(await gateway.Http.GetStringAsync(new Uri("/api/symbols", UriKind.Relative)))!;
+        // Wait for the simulator to have ticked a hundred symbols: subscribed to a few only, the two clients below
+        // could see too few ticks a second to drop or conflate any.
+        string[] symbols = [];
+        await Eventually.Holds(
+            async () => (symbols = System.Text.Json.JsonSerializer.Deserialize<string[]>(await gateway.Http.GetStringAsync(new Uri("/api/symbols", UriKind.Relative)))!).Length >= 100,
+            "a hundred symbols known");
         await using var dropping = await ProtocolClient.ConnectAsync(gateway.Address, "throttleMs=1000&policy=drop-oldest");
         await dropping.SendAsync(System.Text.Json.JsonSerializer.Serialize(new { op = "subscribe", id = 1, symbols = symbols.Take(100) }));
         await using var conflating = await ProtocolClient.ConnectAsync(gateway.Address, "throttleMs=1000&policy=conflate");
