@@ -181,20 +181,16 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         while (true)
         {
-            ct.ThrowIfCancellationRequested();
-            ThrowIfFatal();
-            try
+            var warmTargets = ReadMetadata(options.Topic, ct, () =>
             {
-                var partitions = GetPartitions(admin);
+                var partitions = GetPartitions(admin, options.Topic);
                 if (partitions.Count == 0)
                 {
-                    LogWaitingForTopic(logger, options.Topic);
-                    ct.WaitHandle.WaitOne(RetryDelay);
-                    continue;
+                    return null;
                 }
 
                 var assignment = new List<TopicPartitionOffset>(partitions.Count);
-                var warmTargets = new Dictionary<int, long>(partitions.Count);
+                var targets = new Dictionary<int, long>(partitions.Count);
                 long lookback = 0;
                 foreach (var partition in partitions)
                 {
@@ -205,7 +201,7 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                     lookback += marks.High.Value - start;
                     if (marks.High.Value > start)
                     {
-                        warmTargets[partition] = marks.High.Value;
+                        targets[partition] = marks.High.Value;
                     }
                 }
 
@@ -218,14 +214,37 @@ public sealed partial class KafkaIngestWorker : BackgroundService
                 consumer.Assign(assignment);
                 status.MarkBrokerContact(time.GetUtcNow());
                 LogAssigned(logger, options.Topic, partitions.Count, lookback);
+                return targets;
+            });
+            if (warmTargets is not null)
+            {
                 return warmTargets;
+            }
+
+            LogWaitingForTopic(logger, options.Topic);
+            ct.WaitHandle.WaitOne(RetryDelay);
+        }
+    }
+
+    /// <summary>
+    /// Runs a metadata read until the brokers answer it: a non-fatal Kafka error (brokers not reachable yet) is
+    /// counted, logged and retried after a pause, as librdkafka itself keeps trying.
+    /// </summary>
+    private T ReadMetadata<T>(string topic, CancellationToken ct, Func<T> read)
+    {
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            ThrowIfFatal();
+            try
+            {
+                return read();
             }
             catch (KafkaException ex) when (!ex.Error.IsFatal)
             {
-                // Brokers not reachable yet: librdkafka keeps trying; so do we.
                 stats.RecordBrokerError();
                 status.MarkBrokerError(time.GetUtcNow());
-                LogMetadataRetry(logger, options.Topic, ex.Error.Reason);
+                LogMetadataRetry(logger, topic, ex.Error.Reason);
                 ct.WaitHandle.WaitOne(RetryDelay);
             }
         }
@@ -235,10 +254,11 @@ public sealed partial class KafkaIngestWorker : BackgroundService
     private string ClusterId() =>
         KafkaClusterId.Read(connection.Configure(new ClientConfig()), MetadataTimeout) is { Length: > 0 } id ? id : connection.BootstrapServers;
 
-    private List<int> GetPartitions(IAdminClient admin)
+    /// <summary>The topic's partition ids in order; empty when the topic does not exist.</summary>
+    private static List<int> GetPartitions(IAdminClient admin, string topicName)
     {
-        var metadata = admin.GetMetadata(options.Topic, MetadataTimeout);
-        var topic = metadata.Topics.FirstOrDefault(t => t.Topic == options.Topic);
+        var metadata = admin.GetMetadata(topicName, MetadataTimeout);
+        var topic = metadata.Topics.FirstOrDefault(t => t.Topic == topicName);
         if (topic is null || topic.Error.IsError)
         {
             return [];
@@ -258,20 +278,24 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         var topic = connection.SnapshotTopic;
         var seqs = new Dictionary<string, long>(StringComparer.Ordinal);
         var startedAt = time.GetTimestamp();
-        Dictionary<int, long> targets;
+        Dictionary<int, WatermarkOffsets> marks;
         using (var admin = new DependentAdminClientBuilder(consumer.Handle).Build())
         {
-            targets = SnapshotEnds(consumer, admin, topic, ct);
+            // Each non-empty partition, read from its start to where its end is now.
+            marks = ReadMetadata(topic, ct, () => GetPartitions(admin, topic)
+                .Select(p => (Partition: p, Marks: consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), MetadataTimeout)))
+                .Where(p => p.Marks.High.Value > p.Marks.Low.Value)
+                .ToDictionary(p => p.Partition, p => p.Marks));
         }
 
-        if (targets.Count == 0)
+        if (marks.Count == 0)
         {
             LogNoSnapshot(logger, topic);
             return seqs;
         }
 
-        consumer.Assign(targets.Keys.Select(p =>
-            new TopicPartitionOffset(topic, p, consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), MetadataTimeout).Low)));
+        consumer.Assign(marks.Select(m => new TopicPartitionOffset(topic, m.Key, m.Value.Low)));
+        var targets = marks.ToDictionary(m => m.Key, m => m.Value.High.Value);
         long records = 0, unreadable = 0;
         var writer = channel.Writer;
         while (targets.Count > 0)
@@ -311,46 +335,6 @@ public sealed partial class KafkaIngestWorker : BackgroundService
         consumer.Unassign();
         LogSnapshotLoaded(logger, topic, seqs.Count, records, unreadable, time.GetElapsedTime(startedAt).TotalMilliseconds);
         return seqs;
-    }
-
-    /// <summary>
-    /// The end offset of each non-empty partition of the quotes topic; empty when the topic does not exist. Retries
-    /// while the brokers do not answer, as the tick topic's assignment does.
-    /// </summary>
-    private Dictionary<int, long> SnapshotEnds(IConsumer<Ignore, DecodedTick> consumer, IAdminClient admin, string topic, CancellationToken ct)
-    {
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            ThrowIfFatal();
-            try
-            {
-                var metadata = admin.GetMetadata(topic, MetadataTimeout).Topics.FirstOrDefault(t => t.Topic == topic);
-                var ends = new Dictionary<int, long>();
-                if (metadata is null || metadata.Error.IsError)
-                {
-                    return ends;
-                }
-
-                foreach (var partition in metadata.Partitions)
-                {
-                    var marks = consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition.PartitionId), MetadataTimeout);
-                    if (marks.High.Value > marks.Low.Value)
-                    {
-                        ends[partition.PartitionId] = marks.High.Value;
-                    }
-                }
-
-                return ends;
-            }
-            catch (KafkaException ex) when (!ex.Error.IsFatal)
-            {
-                stats.RecordBrokerError();
-                status.MarkBrokerError(time.GetUtcNow());
-                LogMetadataRetry(logger, topic, ex.Error.Reason);
-                ct.WaitHandle.WaitOne(RetryDelay);
-            }
-        }
     }
 
     /// <summary>The partition a quote from the quotes topic is said to come from (it is no tick partition's).</summary>
