@@ -6,6 +6,7 @@ namespace MarketStream.Deployment.Tests;
 /// The PrometheusRule pages on metrics that exist: every <c>marketstream_*</c> series an alert reads is one a real
 /// gateway exports on <c>/metrics</c> (an alert on a misspelt metric never fires, and nobody notices).
 /// </summary>
+[Collection(LiveMetrics.Collection)]
 public sealed class AlertRuleTests
 {
     /// <summary>Metrics of kube-state-metrics and cAdvisor the rules may read (kube-prometheus-stack installs both).</summary>

@@ -8,6 +8,14 @@ namespace MarketStream.Deployment.Tests.Infrastructure;
 /// </summary>
 internal static partial class LiveMetrics
 {
+    /// <summary>
+    /// The collection of tests that scrape a gateway: run when no other gateway runs in this process. Every
+    /// gateway's OpenTelemetry provider listens to every meter of its name in the process, so another test's gateway
+    /// that stops while this one is scraped takes the shared metric streams with it (its disconnects counter's end
+    /// ends this gateway's too), and /metrics then lacks series this gateway did record.
+    /// </summary>
+    public const string Collection = "live metrics";
+
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static HashSet<string>? exported;
 
@@ -79,4 +87,10 @@ internal static partial class LiveMetrics
 
     [GeneratedRegex("[a-zA-Z_:][a-zA-Z0-9_:]*")]
     private static partial Regex Identifier();
+}
+
+/// <summary>See <see cref="LiveMetrics.Collection"/>.</summary>
+[CollectionDefinition(LiveMetrics.Collection, DisableParallelization = true)]
+public sealed class LiveMetricsCollection
+{
 }
