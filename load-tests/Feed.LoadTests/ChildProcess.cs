@@ -29,8 +29,11 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
-    /// <summary>Starts <c>dotnet &lt;dll&gt; args</c> in the dll's folder, in the Production environment.</summary>
-    public static ChildProcess Start(string name, string dll, IEnumerable<string> args, string logPath, IDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts <c>dotnet &lt;dll&gt; args</c> in the dll's folder, in the Production environment; with
+    /// <paramref name="append"/>, its output goes after what the log holds (a process started again).
+    /// </summary>
+    public static ChildProcess Start(string name, string dll, IEnumerable<string> args, string logPath, IDictionary<string, string>? environment = null, bool append = false)
     {
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(dll)! };
         info.ArgumentList.Add(dll);
@@ -42,7 +45,7 @@ internal sealed class ChildProcess : IAsyncDisposable
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["Logging__Console__FormatterName"] = "simple";
-        return Launch(name, info, logPath, environment);
+        return Launch(name, info, logPath, environment, append);
     }
 
     /// <summary>
@@ -58,7 +61,19 @@ internal sealed class ChildProcess : IAsyncDisposable
         return Launch(name, info, logPath, environment);
     }
 
-    private static ChildProcess Launch(string name, ProcessStartInfo info, string logPath, IDictionary<string, string>? environment)
+    /// <summary>Starts the program <paramref name="file"/> (looked up on PATH) with <paramref name="args"/>, as it is.</summary>
+    public static ChildProcess StartProgram(string name, string file, IEnumerable<string> args, string logPath)
+    {
+        var info = new ProcessStartInfo(file) { WorkingDirectory = Environment.CurrentDirectory };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        return Launch(name, info, logPath, null);
+    }
+
+    private static ChildProcess Launch(string name, ProcessStartInfo info, string logPath, IDictionary<string, string>? environment, bool append = false)
     {
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
@@ -70,7 +85,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             info.Environment[k] = v;
         }
 
-        var writer = new StreamWriter(logPath, append: false) { AutoFlush = true };
+        var writer = new StreamWriter(logPath, append) { AutoFlush = true };
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var child = new ChildProcess(name, process, writer);
         process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
@@ -173,6 +188,23 @@ internal sealed class ChildProcess : IAsyncDisposable
     {
         await SignalAsync(NativeMethods.SigTerm, grace).ConfigureAwait(false);
         await KillAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// SIGTERM to the tree, as Kubernetes stops a pod, and a wait of up to <paramref name="grace"/> for it to end by
+    /// itself: true if it did. Nothing is killed; <see cref="StopAsync"/> or disposing does that.
+    /// </summary>
+    public async Task<bool> TerminateAsync(TimeSpan grace)
+    {
+        await SignalAsync(NativeMethods.SigTerm, grace).ConfigureAwait(false);
+        return Running().Count == 0;
+    }
+
+    /// <summary>Writes one line to the process's stdin (the simulator's commands).</summary>
+    public async Task SendLineAsync(string line)
+    {
+        await process.StandardInput.WriteLineAsync(line).ConfigureAwait(false);
+        await process.StandardInput.FlushAsync().ConfigureAwait(false);
     }
 
     /// <summary>Kills the tree: every member still running, and any descendant remembered from earlier.</summary>

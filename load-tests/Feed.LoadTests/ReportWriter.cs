@@ -54,6 +54,7 @@ internal static class ReportWriter
             }
         }
 
+        plots.AddRange(r.ExtraPlots);
         File.WriteAllText(Path.Combine(dir, "report.json"), JsonSerializer.Serialize(r, Json));
         File.WriteAllText(Path.Combine(dir, "report.md"), Markdown(r, plots));
     }
@@ -125,6 +126,27 @@ internal static class ReportWriter
             }
         }
 
+        if (r.Phases.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Phases (what the clients lived through)");
+            sb.AppendLine();
+            sb.AppendLine("| phase | longest gap per client p50 / p99 / max (ms) | reconnects (most in 1 s; spread) | recovery p50 / p99 / max (ms) | seq regressions | duplicates | errors | clients lost | closes seen |");
+            sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+            foreach (var p in r.Phases)
+            {
+                var recovery = p.RecoveryP99Ms is { } p99 ? $"{Num(p.RecoveryP50Ms ?? 0)} / {Num(p99)} / {Num(p.RecoveryMaxMs ?? 0)} ({p.RecoveryClients} clients)" : "-";
+                var closes = p.Disconnects.Count > 0 ? string.Join(", ", p.Disconnects.Select(d => $"{d.Key}: {d.Value}")) : "none";
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {p.Name} | {Num(p.GapP50Ms)} / {Num(p.GapP99Ms)} / {Num(p.GapMaxMs)} | {p.Reconnects} ({p.MostReconnectsInOneSecond}; {p.ReconnectSpreadSeconds:0.#} s) | {recovery} | {p.SeqRegressions} | {p.Duplicates} | {p.Errors} | {p.ClientsLost} | {closes} |");
+            }
+
+            sb.AppendLine();
+            foreach (var p in r.Phases)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"- **{p.Name}**: {p.Description}.{(p.RecoveryMeasures is null ? string.Empty : $" Recovery: {p.RecoveryMeasures}.")}");
+            }
+        }
+
         if (r.Closes.Count > 0)
         {
             sb.AppendLine();
@@ -161,6 +183,8 @@ internal static class ReportWriter
     internal static string Describe(ScenarioSettings s) => s.Scenario switch
     {
         "ingest" => $"{s.IngestTicks:N0} ticks over {s.Symbols} symbols and {s.Partitions} partitions put on the broker first, then read by the gateway (look-back covering all of them), no clients.",
+        "rolling" => $"{s.Clients:N0} clients (Feed.Client) x {s.SymbolsPerClient} of {s.Symbols} symbols through nginx to {s.Replicas} gateway replicas, {s.TicksPerSecond:N0} ticks/s, throttleMs {s.ThrottleMs}, policy {s.Policy}, heartbeat every {s.HeartbeatMs} ms, from {s.SourceAddresses} loopback source address(es); ramp {s.RampSeconds:0} s, "
+            + $"then phases: steady {s.WarmupSeconds:0} s, rolling restart (drain {s.DrainSeconds} s per replica), SIGKILL of one replica, broker outage {s.OutageSeconds:0} s; {s.DurationSeconds:0} s to settle after each.",
         "connections" => $"{s.Clients:N0} WebSocket connections, each subscribed to one symbol that never ticks, ramped over {s.RampSeconds:0} s from {s.SourceAddresses} loopback source address(es), settled {s.WarmupSeconds:0} s, held {s.DurationSeconds:0} s; heartbeat every {s.HeartbeatMs} ms.",
         _ => $"{s.Clients:N0} clients x {s.SymbolsPerClient} of {s.Symbols} symbols, {s.TicksPerSecond:N0} ticks/s, throttleMs {s.ThrottleMs}, policy {s.Policy}; ramp {s.RampSeconds:0} s, warm-up {s.WarmupSeconds:0} s (not recorded), measured {s.DurationSeconds:0} s"
             + (s.SlowFraction > 0 ? $", then {s.SlowFraction:P0} of the clients stop reading for {s.SlowSeconds:0} s." : "."),

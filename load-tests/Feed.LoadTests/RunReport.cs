@@ -57,6 +57,13 @@ internal sealed class RunReport
 
     public List<string> Notes { get; } = [];
 
+    /// <summary>rolling: each phase's figures, the must-be-zero counts under fixed names (seqRegressions, duplicates, clientsLost).</summary>
+    public List<PhaseResult> Phases { get; } = [];
+
+    /// <summary>Plots a scenario wrote itself, beside the common ones.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public List<string> ExtraPlots { get; } = [];
+
     public void Add(string name, double value, string unit) => Figures.Add(new Figure(name, value, unit));
 
     public double Get(string name) => Figures.First(f => f.Name == name).Value;

@@ -54,6 +54,15 @@ internal sealed record ScenarioSettings
 
     public double TimeLimitSeconds { get; init; } = 240;
 
+    /// <summary>rolling: gateway replicas behind nginx.</summary>
+    public int Replicas { get; init; } = 3;
+
+    /// <summary>rolling: each replica's drain window on SIGTERM (<c>Feed:Gateway:DrainSeconds</c>).</summary>
+    public int DrainSeconds { get; init; } = 10;
+
+    /// <summary>rolling: how long every broker stops answering.</summary>
+    public double OutageSeconds { get; init; } = 10;
+
     /// <summary>Starts this command (any protocol-v1 gateway) in place of MarketStream's gateway; null: MarketStream's.</summary>
     public string? GatewayCommand { get; init; }
 
@@ -69,7 +78,7 @@ internal sealed record ScenarioSettings
     /// <summary>Scenarios whose figures are quotes delivered to clients: the ones <see cref="Compare"/> applies to.</summary>
     public static readonly string[] Streaming = ["fanout", "latency", "slow-consumers", "soak"];
 
-    public static readonly string[] Names = ["ingest", "fanout", "latency", "slow-consumers", "connections", "soak"];
+    public static readonly string[] Names = ["ingest", "fanout", "latency", "slow-consumers", "connections", "soak", "rolling"];
 
     /// <remarks>
     /// <c>connections</c> holds 19,000, not the 20,000 of the target, by default: the machine the figures come from
@@ -95,6 +104,11 @@ internal sealed record ScenarioSettings
 
         ("soak", false) => new() { Scenario = scenario, Clients = 1_000, SymbolsPerClient = 50, Symbols = 500, TicksPerSecond = 20_000, ThrottleMs = 100, RampSeconds = 10, WarmupSeconds = 10, DurationSeconds = 600, SampleSeconds = 5, TimeLimitSeconds = 720 },
         ("soak", true) => new() { Scenario = scenario, Quick = true, Clients = 50, SymbolsPerClient = 10, Symbols = 100, TicksPerSecond = 2_000, ThrottleMs = 100, RampSeconds = 1, WarmupSeconds = 1, DurationSeconds = 6, TimeLimitSeconds = 60 },
+
+        // rolling: the warm-up is the steady phase, the duration the settling time after each event. Heartbeats every
+        // second, so a connection that stopped getting them would be dropped as stale within the outage.
+        ("rolling", false) => new() { Scenario = scenario, Clients = 1_000, SymbolsPerClient = 20, Symbols = 500, TicksPerSecond = 2_000, ThrottleMs = 100, RampSeconds = 10, WarmupSeconds = 10, DurationSeconds = 10, HeartbeatMs = 1_000, SourceAddresses = 100, Replicas = 3, DrainSeconds = 10, OutageSeconds = 10, TimeLimitSeconds = 420 },
+        ("rolling", true) => new() { Scenario = scenario, Quick = true, Clients = 60, SymbolsPerClient = 5, Symbols = 100, TicksPerSecond = 500, ThrottleMs = 100, RampSeconds = 1, WarmupSeconds = 2, DurationSeconds = 2, HeartbeatMs = 1_000, SourceAddresses = 6, Replicas = 3, DrainSeconds = 1, OutageSeconds = 3, TimeLimitSeconds = 60 },
 
         _ => throw new ArgumentException($"unknown scenario '{scenario}'; one of: {string.Join(", ", Names)}"),
     };
@@ -130,6 +144,9 @@ internal sealed record ScenarioSettings
                 "target" => s with { Target = value },
                 "bootstrap-servers" => s with { BootstrapServers = value },
                 "compare" => s with { Compare = value },
+                "replicas" => s with { Replicas = I() },
+                "drain" => s with { DrainSeconds = I() },
+                "outage" => s with { OutageSeconds = D() },
                 _ => throw new ArgumentException($"unknown option --{key}"),
             };
         }
@@ -174,6 +191,16 @@ internal sealed record ScenarioSettings
         if (Scenario == "ingest" && (GatewayCommand ?? Target ?? BootstrapServers ?? Compare) is not null)
         {
             throw new ArgumentException("ingest counts the backlog it puts on the embedded broker and reads MarketStream's own ingest metrics: --gateway-command, --target, --bootstrap-servers and --compare are for the client scenarios");
+        }
+
+        if (Scenario == "rolling" && (GatewayCommand ?? Target ?? BootstrapServers ?? Compare) is not null)
+        {
+            throw new ArgumentException("rolling starts, stops and kills its own replicas and takes its own embedded broker away: --gateway-command, --target, --bootstrap-servers and --compare do not apply");
+        }
+
+        if (Scenario == "rolling" && (Replicas is < 2 or > 9 || DrainSeconds is < 0 or > 600 || OutageSeconds is < 1 or > 300 || SourceAddresses is < 1 or > 60_000))
+        {
+            throw new ArgumentException("rolling: --replicas 2 to 9, --drain 0 to 600 s, --outage 1 to 300 s, --sources 1 to 60000");
         }
 
         if (Compare is not null && !Streaming.Contains(Scenario))

@@ -4,13 +4,14 @@ using Confluent.Kafka;
 
 namespace MarketStream.LoadTests;
 
-/// <summary>The six scenarios. Each starts its own processes, runs its load simulation, and fills a <see cref="RunReport"/>.</summary>
+/// <summary>The seven scenarios. Each starts its own processes, runs its load simulation, and fills a <see cref="RunReport"/>.</summary>
 internal static class Scenarios
 {
     public static Task RunAsync(ScenarioSettings s, RunReport report, string outDir, TextWriter log, CancellationToken ct) => s.Scenario switch
     {
         "ingest" => IngestAsync(s, report, outDir, log, ct),
         "connections" => ConnectionsAsync(s, report, outDir, log, ct),
+        "rolling" => RollingRehearsal.RunAsync(s, report, outDir, log, ct),
         _ => StreamingAsync(s, report, outDir, log, ct),
     };
 

@@ -66,10 +66,25 @@ internal sealed class Topology : IAsyncDisposable
         log.WriteLine($"  simulator pid {Simulator.Pid}, broker at {Bootstrap}");
     }
 
-    /// <summary>Starts MarketStream's gateway (<c>dotnet Feed.Gateway.dll</c>), its log in <paramref name="logDir"/>.</summary>
-    public async Task<GatewayUnderTest> StartMarketStreamAsync(IEnumerable<string> settings, string logDir, bool waitReady, TimeSpan readyTimeout, CancellationToken ct)
+    /// <summary>
+    /// Takes the embedded broker away (every broker of the cluster stops answering, as in a network partition) or
+    /// brings it back, through the simulator's stdin; returns once the simulator has confirmed.
+    /// </summary>
+    public async Task SetBrokersAsync(bool up, CancellationToken ct)
     {
-        var port = FreePort();
+        var simulator = Simulator ?? throw new InvalidOperationException("no simulator started");
+        var state = up ? "up" : "down";
+        var confirmed = simulator.WaitForLineAsync(l => l.Trim() == $"BROKERS={state}", TimeSpan.FromSeconds(10), ct);
+        await simulator.SendLineAsync($"brokers {state}").ConfigureAwait(false);
+        _ = await confirmed.ConfigureAwait(false);
+    }
+
+    /// <summary>Starts MarketStream's gateway (<c>dotnet Feed.Gateway.dll</c>), its log in <paramref name="logDir"/>.</summary>
+    /// <param name="port">The port to listen on (a replica restarted where it was), or 0 for any free one.</param>
+    /// <param name="name">The gateway's name in the log and its log file's (<c>&lt;name&gt;.log</c>).</param>
+    public async Task<GatewayUnderTest> StartMarketStreamAsync(IEnumerable<string> settings, string logDir, bool waitReady, TimeSpan readyTimeout, CancellationToken ct, int port = 0, string name = "gateway")
+    {
+        port = port == 0 ? FreePort() : port;
         List<string> args =
         [
             "--urls", $"http://127.0.0.1:{port}",
@@ -81,8 +96,8 @@ internal sealed class Topology : IAsyncDisposable
         ];
         args.AddRange(settings);
         var endpoints = GatewayEndpoints.Local(port);
-        log.WriteLine($"  starting MarketStream's gateway on {endpoints.Http}");
-        var process = ChildProcess.Start("gateway", Binaries.Gateway(), args, Path.Combine(logDir, "gateway.log"));
+        log.WriteLine($"  starting MarketStream's {name} on {endpoints.Http}");
+        var process = ChildProcess.Start(name, Binaries.Gateway(), args, Path.Combine(logDir, name + ".log"), append: true);
         var gateway = new GatewayUnderTest("MarketStream", "MarketStream's gateway (`Feed.Gateway.dll`, built with the harness)", endpoints, process, scrapes: true);
         if (waitReady)
         {
@@ -127,7 +142,7 @@ internal sealed class Topology : IAsyncDisposable
         try
         {
             await gateway.WaitReadyAsync(timeout, ct).ConfigureAwait(false);
-            log.WriteLine($"  gateway pid {gateway.Process!.Pid} ready");
+            log.WriteLine($"  {gateway.Process!.Name} pid {gateway.Process.Pid} ready");
         }
         catch
         {
@@ -137,7 +152,7 @@ internal sealed class Topology : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();

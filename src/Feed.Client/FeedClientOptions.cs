@@ -75,6 +75,15 @@ public sealed class FeedClientOptions
     /// </summary>
     public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; set; }
 
+    /// <summary>
+    /// The HTTP handler every connection's upgrade goes through, shared and never disposed by the client: a
+    /// <see cref="System.Net.Http.SocketsHttpHandler"/> with its own <c>ConnectCallback</c> (to choose the local
+    /// address or network interface, or resolve names another way), or any handler that can upgrade. Null: the
+    /// WebSocket's own connection. With a handler, proxy, certificate and cookie settings belong on the handler,
+    /// not in <see cref="ConfigureWebSocket"/>.
+    /// </summary>
+    public System.Net.Http.HttpMessageInvoker? HttpInvoker { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public void Validate()
     {

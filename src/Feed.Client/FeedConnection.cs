@@ -49,7 +49,7 @@ internal sealed class FeedConnection : IDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            await socket.ConnectAsync(uri, linked.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(uri, options.HttpInvoker, linked.Token).ConfigureAwait(false);
             var hello = await connection.ReceiveMessageAsync(linked.Token).ConfigureAwait(false);
             if (hello?.Type != ServerMessageType.Hello || hello.HeartbeatMs is not > 0)
             {

@@ -14,7 +14,10 @@ using Microsoft.Extensions.Hosting;
 // For programs that start it (the load harness): it prints one machine-readable line "BOOTSTRAP=<host:port,…>"
 // on stdout, flushed, once the cluster is known; and with --exit-on-stdin-close it stops when its stdin closes,
 // so it never outlives a parent that dies without killing it. That is opt-in: a simulator started in the
-// background with stdin on /dev/null must keep running.
+// background with stdin on /dev/null must keep running. With that option and the embedded broker, the parent
+// can also take the broker away and bring it back by writing a line to stdin: "brokers down" or "brokers up"
+// (every broker of the cluster stops answering, or answers again), each acknowledged by a line
+// "BROKERS=down" or "BROKERS=up" on stdout. Any other line is refused on stderr and changes nothing.
 var bootstrapServers = new Option<string>("--bootstrap-servers") { Description = "host:port,… of the cluster to feed; without it, an embedded broker starts in this process" };
 var topic = new Option<string>("--topic") { Description = "the tick topic (default market.ticks)" };
 var rate = new Option<int?>("--rate") { Description = "ticks per second over the whole universe (default 2000)" };
@@ -81,8 +84,9 @@ static async Task<int> RunAsync(string[] settings, Dictionary<string, string?> c
         // A dedicated thread: Console.In has no cancellable read, and this one lives as long as the process.
         new Thread(() =>
         {
-            while (Console.In.Read() >= 0)
+            while (Console.In.ReadLine() is { } command)
             {
+                Control(command.Trim(), connection);
             }
 
             lifetime.StopApplication();
@@ -100,4 +104,38 @@ static async Task<int> RunAsync(string[] settings, Dictionary<string, string?> c
 
     await host.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
     return 0;
+}
+
+// One line of the parent's on stdin: a broker fault to inject into the embedded cluster, or to end.
+static void Control(string command, KafkaConnection connection)
+{
+    if (command.Length == 0)
+    {
+        return;
+    }
+
+    if (command is not ("brokers down" or "brokers up"))
+    {
+        Console.Error.WriteLine($"unknown command '{command}' on stdin: 'brokers down' or 'brokers up'");
+        return;
+    }
+
+    if (connection.Embedded is not { } cluster)
+    {
+        Console.Error.WriteLine($"'{command}' needs the embedded broker; this simulator feeds {connection.BootstrapServers}");
+        return;
+    }
+
+    var down = command == "brokers down";
+    if (down)
+    {
+        cluster.SetAllBrokersDown();
+    }
+    else
+    {
+        cluster.SetAllBrokersUp();
+    }
+
+    Console.Out.WriteLine(down ? "BROKERS=down" : "BROKERS=up");
+    Console.Out.Flush();
 }
