@@ -118,7 +118,7 @@ internal static class ReportWriter
             sb.AppendLine();
             sb.AppendLine("## Latency (receive time minus the quote's `ts`, ms; warm-up excluded)");
             sb.AppendLine();
-            sb.AppendLine("| clients | quotes | p50 | p90 | p99 | p99.9 | max | mean |");
+            sb.AppendLine(r.Phases.Count > 0 ? "| phase | quotes | p50 | p90 | p99 | p99.9 | max | mean |" : "| clients | quotes | p50 | p90 | p99 | p99.9 | max | mean |");
             sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
             foreach (var (name, l) in r.Latency)
             {
@@ -136,7 +136,9 @@ internal static class ReportWriter
             foreach (var p in r.Phases)
             {
                 var recovery = p.RecoveryP99Ms is { } p99 ? $"{Num(p.RecoveryP50Ms ?? 0)} / {Num(p99)} / {Num(p.RecoveryMaxMs ?? 0)} ({p.RecoveryClients} clients)" : "-";
-                var closes = p.Disconnects.Count > 0 ? string.Join(", ", p.Disconnects.Select(d => $"{d.Key}: {d.Value}")) : "none";
+                var closes = p.Disconnects.Count > 0
+                    ? $"{string.Join(", ", p.Disconnects.Select(d => $"{d.Key}: {d.Value}"))} (p99: last update to close {Num(p.SilenceBeforeCloseP99Ms)} ms, close to next update {Num(p.BackAfterCloseP99Ms)} ms)"
+                    : "none";
                 sb.AppendLine(CultureInfo.InvariantCulture, $"| {p.Name} | {Num(p.GapP50Ms)} / {Num(p.GapP99Ms)} / {Num(p.GapMaxMs)} | {p.Reconnects} ({p.MostReconnectsInOneSecond}; {p.ReconnectSpreadSeconds:0.#} s) | {recovery} | {p.SeqRegressions} | {p.Duplicates} | {p.Errors} | {p.ClientsLost} | {closes} |");
             }
 

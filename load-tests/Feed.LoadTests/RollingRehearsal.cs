@@ -51,6 +51,7 @@ internal static class RollingRehearsal
         var clock = Stopwatch.StartNew();
         var phase = "ramp";
         var perReplica = replicas.ToDictionary(r => r.Name, _ => new List<(double T, double V)>());
+        var lagPerReplica = replicas.ToDictionary(r => r.Name, _ => new List<(double T, double V)>());
         var reconnectsPerSecond = new List<(double T, double V)>();
         var cpu0 = (Gateways: replicas.Sum(r => r.CpuSeconds()), Nginx: nginx.CpuSeconds(), Harness: ProcStat.CpuSeconds(Environment.ProcessId));
         using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -77,11 +78,12 @@ internal static class RollingRehearsal
                 double rss = 0;
                 foreach (var r in replicas)
                 {
-                    var (connections, replicaRss) = await r.SampleAsync(stopSampling.Token).ConfigureAwait(false);
+                    var (connections, lag, replicaRss) = await r.SampleAsync(stopSampling.Token).ConfigureAwait(false);
                     rss += replicaRss;
                     lock (perReplica)
                     {
                         perReplica[r.Name].Add((Math.Round(t.TotalSeconds, 2), connections));
+                        lagPerReplica[r.Name].Add((Math.Round(t.TotalSeconds, 2), lag));
                     }
                 }
 
@@ -172,6 +174,11 @@ internal static class RollingRehearsal
         var seconds = clock.Elapsed.TotalSeconds;
         report.Deliveries = fleet.Quotes;
         report.Phases.AddRange(phases.Select(p => p.Result()));
+        foreach (var p in phases)
+        {
+            report.Latency[p.Name] = LatencySummary.From(p.Latency.Total);
+        }
+
         Report(s, report, phases);
         report.Add("quotes delivered to the applications (all phases)", fleet.Quotes, "quotes");
         report.Add("quotes the client library held back as not newer than one already delivered (a snapshot after a reconnect repeats what was seen)", fleet.NotNewer, "quotes");
@@ -189,11 +196,13 @@ internal static class RollingRehearsal
             var starts = phases.Select(p => (p.StartSeconds, p.Name)).ToList();
             File.WriteAllText(Path.Combine(outDir, "connections-per-replica.svg"), Svg.TimeSeries("rolling: connected clients per replica (each replica's marketstream_gateway_connections)", "connections",
                 perReplica.ToDictionary(kv => kv.Key, kv => kv.Value), starts));
+            File.WriteAllText(Path.Combine(outDir, "consumer-lag-per-replica.svg"), Svg.TimeSeries("rolling: consumer lag per replica (ticks on the broker not yet read)", "ticks",
+                lagPerReplica.ToDictionary(kv => kv.Key, kv => kv.Value), starts));
             File.WriteAllText(Path.Combine(outDir, "reconnects-over-time.svg"), Svg.TimeSeries("rolling: client connects per second (the ramp, then reconnects)", "connects/s",
                 new Dictionary<string, List<(double T, double V)>> { ["connects/s"] = reconnectsPerSecond }, starts));
         }
 
-        report.ExtraPlots.AddRange(["connections-per-replica.svg", "reconnects-over-time.svg"]);
+        report.ExtraPlots.AddRange(["connections-per-replica.svg", "consumer-lag-per-replica.svg", "reconnects-over-time.svg"]);
     }
 
     private static void Report(ScenarioSettings s, RunReport report, List<RehearsalPhase> phases)
@@ -283,17 +292,17 @@ internal static class RollingRehearsal
             await StoppedAsync().ConfigureAwait(false);
         }
 
-        /// <summary>Its open connections (its own gauge) and RSS now; zeros while it is down.</summary>
-        public async Task<(double Connections, double RssBytes)> SampleAsync(CancellationToken ct)
+        /// <summary>Its open connections and consumer lag (its own gauges) and RSS now; zeros while it is down.</summary>
+        public async Task<(double Connections, double Lag, double RssBytes)> SampleAsync(CancellationToken ct)
         {
             var g = gateway;
             if (g?.Process is not { HasExited: false })
             {
-                return (0, 0);
+                return (0, 0, 0);
             }
 
             var m = await g.ScrapeAsync(ct).ConfigureAwait(false);
-            return (m?.Sum(MetricNames.Connections) ?? 0, g.Usage()?.RssBytes ?? 0);
+            return (m?.Sum(MetricNames.Connections) ?? 0, m?.Sum(MetricNames.ConsumerLag) ?? 0, g.Usage()?.RssBytes ?? 0);
         }
 
         public double CpuSeconds() => pastCpuSeconds + (gateway?.Usage()?.CpuSeconds ?? 0);
@@ -341,6 +350,8 @@ internal sealed record PhaseResult(
     double? RecoveryMaxMs,
     int RecoveryClients,
     int NotRecovered,
+    double SilenceBeforeCloseP99Ms,
+    double BackAfterCloseP99Ms,
     IReadOnlyDictionary<string, long> Disconnects,
     IReadOnlyList<string> Events);
 
@@ -360,6 +371,9 @@ internal sealed class RehearsalPhase(string name, string description, double sta
     public long StartTimestamp => startTimestamp;
 
     public ClientPhase[] Clients { get; } = [.. Enumerable.Range(0, clients).Select(_ => new ClientPhase())];
+
+    /// <summary>Receive time minus the quote's <c>ts</c>, for every update (not snapshots, which are old by design).</summary>
+    public LatencyRecorder Latency { get; } = new();
 
     /// <summary>Close kinds this phase provokes on purpose ("server closed 1001", "connection lost"); any other is an error.</summary>
     public HashSet<string> ExpectedCloses { get; } = [];
@@ -385,10 +399,19 @@ internal sealed class RehearsalPhase(string name, string description, double sta
         MarkTimestamp = Stopwatch.GetTimestamp();
     }
 
-    public void Disconnected(ClientPhase client, string kind, string? detail)
+    public void Disconnected(ClientPhase client, string kind, string? detail, long lastUpdate)
     {
+        var now = Stopwatch.GetTimestamp();
         disconnects.AddOrUpdate(kind, 1, (_, n) => n + 1);
-        Interlocked.Exchange(ref client.DisconnectedAt, Stopwatch.GetTimestamp());
+        Interlocked.Exchange(ref client.DisconnectedAt, now);
+        var silence = now - Math.Max(lastUpdate, startTimestamp);
+        if (silence > client.SilenceBeforeClose)
+        {
+            client.SilenceBeforeClose = silence;
+        }
+
+        client.BackCounted = false;
+
         if (!ExpectedCloses.Contains(kind))
         {
             Interlocked.Increment(ref client.Errors);
@@ -466,6 +489,7 @@ internal sealed class RehearsalPhase(string name, string description, double sta
             most = Math.Max(most, hi - lo + 1);
         }
 
+        var closedClients = Clients.Where(c => c.DisconnectedAt != 0).ToList();
         var gaps = Clients.Select(c => Stopwatch.GetElapsedTime(0, c.MaxGap).TotalMilliseconds).Order().ToList();
         List<double> recoveries = [];
         string? measures = null;
@@ -504,6 +528,8 @@ internal sealed class RehearsalPhase(string name, string description, double sta
             recoveries.Count > 0 ? Math.Round(recoveries[^1], 1) : null,
             recoveries.Count,
             notRecovered,
+            Percentile([.. closedClients.Select(c => Stopwatch.GetElapsedTime(0, c.SilenceBeforeClose).TotalMilliseconds).Order()], 0.99),
+            Percentile([.. closedClients.Select(c => Stopwatch.GetElapsedTime(0, c.BackCounted ? c.BackAfterClose : end - c.DisconnectedAt).TotalMilliseconds).Order()], 0.99),
             disconnects.ToDictionary(kv => kv.Key, kv => kv.Value),
             Events);
     }
@@ -516,7 +542,7 @@ internal sealed class RehearsalPhase(string name, string description, double sta
         var recovery = r.RecoveryP99Ms is { } p99 ? $", recovery p99 {Fmt(p99)} ms over {r.RecoveryClients} clients ({r.NotRecovered} without an update by the end)" : string.Empty;
         return $"gap p99 {Fmt(r.GapP99Ms)} ms (max {Fmt(r.GapMaxMs)}), {r.Reconnects} reconnects (at most {r.MostReconnectsInOneSecond} in 1 s){recovery}; "
             + $"regressions {r.SeqRegressions}, duplicates {r.Duplicates}, errors {r.Errors}, lost {r.ClientsLost}, silent {r.ClientsSilent}"
-            + (r.Disconnects.Count > 0 ? $"; closes: {string.Join(", ", r.Disconnects.Select(d => $"{d.Key} x{d.Value}"))}" : string.Empty);
+            + (r.Disconnects.Count > 0 ? $"; closes: {string.Join(", ", r.Disconnects.Select(d => $"{d.Key} x{d.Value}"))} (p99 silence before a close {Fmt(r.SilenceBeforeCloseP99Ms)} ms, close to next update {Fmt(r.BackAfterCloseP99Ms)} ms)" : string.Empty);
     }
 
     private static string Fmt(double v) => double.IsFinite(v) ? v.ToString("0.#", CultureInfo.InvariantCulture) : "never";
@@ -544,6 +570,13 @@ internal sealed class ClientPhase
     public long DisconnectedAt;
     public long ReconnectedAt;
     public long FirstUpdateAfterMark;
+
+    /// <summary>The longest silence between the last update and a close (a replica that stopped sending before it closed).</summary>
+    public long SilenceBeforeClose;
+
+    /// <summary>From the last close to the first update after it: the reconnect's own cost.</summary>
+    public long BackAfterClose;
+    public bool BackCounted;
 }
 
 /// <summary>
@@ -571,15 +604,24 @@ internal sealed class RehearsalFleet : IAsyncDisposable
         }
     }
 
-    public long Quotes => members.Sum(m => Interlocked.Read(ref m.Quotes));
+    public long Quotes => Members().Sum(m => Interlocked.Read(ref m.Quotes));
 
-    public long Connects => members.Sum(m => Interlocked.Read(ref m.ConnectCount));
+    public long Connects => Members().Sum(m => Interlocked.Read(ref m.ConnectCount));
 
-    public long NotNewer => members.Sum(m => m.Client.Counters.QuotesNotNewer);
+    public long NotNewer => Members().Sum(m => m.Client.Counters.QuotesNotNewer);
 
-    public long EpochChanges => members.Sum(m => m.Client.Counters.EpochChanges);
+    public long EpochChanges => Members().Sum(m => m.Client.Counters.EpochChanges);
 
-    public int ConnectedCount() => members.Count(m => m.Client.State == ConnectionState.Connected);
+    public int ConnectedCount() => Members().Count(m => m.Client.State == ConnectionState.Connected);
+
+    /// <summary>The clients so far (the sampler reads while the ramp adds).</summary>
+    private Member[] Members()
+    {
+        lock (members)
+        {
+            return [.. members];
+        }
+    }
 
     /// <summary>Connects and subscribes every client, spread over <paramref name="ramp"/>; each has its snapshot when this returns.</summary>
     public async Task ConnectAllAsync(TimeSpan ramp, CancellationToken ct)
@@ -602,7 +644,11 @@ internal sealed class RehearsalFleet : IAsyncDisposable
                 Policy = DeliveryPolicies.TryParse(settings.Policy, out var policy) ? policy : null,
                 HttpInvoker = invokers[i % invokers.Count],
             }));
-            members.Add(member);
+            lock (members)
+            {
+                members.Add(member);
+            }
+
             pending.Add(member.StartAsync(settings.WatchlistOf(i, universe), stop.Token, ct));
         }
 
@@ -611,7 +657,7 @@ internal sealed class RehearsalFleet : IAsyncDisposable
 
     public RehearsalPhase Begin(string name, string description, double startSeconds)
     {
-        var p = new RehearsalPhase(name, description, startSeconds, Stopwatch.GetTimestamp(), members.Count);
+        var p = new RehearsalPhase(name, description, startSeconds, Stopwatch.GetTimestamp(), Members().Length);
         Volatile.Write(ref current, p);
         return p;
     }
@@ -622,7 +668,7 @@ internal sealed class RehearsalFleet : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await stop.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(members.Select(async m =>
+        await Task.WhenAll(Members().Select(async m =>
         {
             await m.Client.DisposeAsync().ConfigureAwait(false);
             await m.Reading.ConfigureAwait(false);
@@ -729,7 +775,7 @@ internal sealed class RehearsalFleet : IAsyncDisposable
                     DisconnectReason.Stale => "stale (no heartbeat)",
                     _ => e.Reason.ToString(),
                 };
-                phase.Disconnected(p, kind, e.Exception?.Message);
+                phase.Disconnected(p, kind, e.Exception?.Message, Interlocked.Read(ref LastUpdate));
             }
         }
 
@@ -748,10 +794,22 @@ internal sealed class RehearsalFleet : IAsyncDisposable
                     }
 
                     Interlocked.Exchange(ref LastUpdate, now);
+                    var closed = p.DisconnectedAt;
+                    if (closed != 0 && !p.BackCounted && p.ReconnectedAt >= closed)
+                    {
+                        p.BackAfterClose = Math.Max(p.BackAfterClose, now - closed);
+                        p.BackCounted = true;
+                    }
+
                     var mark = phase.MarkTimestamp;
                     if (mark != 0 && now >= mark && p.FirstUpdateAfterMark == 0 && (!phase.AffectedOnly || (p.DisconnectedAt >= mark && p.ReconnectedAt >= p.DisconnectedAt)))
                     {
                         p.FirstUpdateAfterMark = now;
+                    }
+
+                    if (!u.IsSnapshot)
+                    {
+                        phase.Latency.Record(((DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10) - u.Quote.Ts);
                     }
 
                     if (lastSeq.TryGetValue(u.Symbol, out var previous))

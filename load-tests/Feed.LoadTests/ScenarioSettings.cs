@@ -164,6 +164,16 @@ internal sealed record ScenarioSettings
     /// <summary>Refuses, with the reason, the combinations of gateway and broker options that cannot be run.</summary>
     private void Validate()
     {
+        if (Scenario == "rolling" && (GatewayCommand ?? Target ?? BootstrapServers ?? Compare) is not null)
+        {
+            throw new ArgumentException("rolling starts, stops and kills its own replicas and takes its own embedded broker away: --gateway-command, --target, --bootstrap-servers and --compare do not apply");
+        }
+
+        if (Scenario == "rolling" && (Replicas is < 2 or > 9 || DrainSeconds is < 0 or > 600 || OutageSeconds is < 1 or > 300 || SourceAddresses is < 1 or > 60_000))
+        {
+            throw new ArgumentException("rolling: --replicas 2 to 9, --drain 0 to 600 s, --outage 1 to 300 s, --sources 1 to 60000");
+        }
+
         if (GatewayCommand is not null && string.IsNullOrWhiteSpace(GatewayCommand) || Compare is not null && string.IsNullOrWhiteSpace(Compare))
         {
             throw new ArgumentException("--gateway-command and --compare need a command");
@@ -191,16 +201,6 @@ internal sealed record ScenarioSettings
         if (Scenario == "ingest" && (GatewayCommand ?? Target ?? BootstrapServers ?? Compare) is not null)
         {
             throw new ArgumentException("ingest counts the backlog it puts on the embedded broker and reads MarketStream's own ingest metrics: --gateway-command, --target, --bootstrap-servers and --compare are for the client scenarios");
-        }
-
-        if (Scenario == "rolling" && (GatewayCommand ?? Target ?? BootstrapServers ?? Compare) is not null)
-        {
-            throw new ArgumentException("rolling starts, stops and kills its own replicas and takes its own embedded broker away: --gateway-command, --target, --bootstrap-servers and --compare do not apply");
-        }
-
-        if (Scenario == "rolling" && (Replicas is < 2 or > 9 || DrainSeconds is < 0 or > 600 || OutageSeconds is < 1 or > 300 || SourceAddresses is < 1 or > 60_000))
-        {
-            throw new ArgumentException("rolling: --replicas 2 to 9, --drain 0 to 600 s, --outage 1 to 300 s, --sources 1 to 60000");
         }
 
         if (Compare is not null && !Streaming.Contains(Scenario))

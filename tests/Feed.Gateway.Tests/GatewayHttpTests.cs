@@ -72,10 +72,26 @@ public class GatewayHttpTests
             async () => (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode == HttpStatusCode.ServiceUnavailable,
             "readiness 503 while the topic is missing", TimeSpan.FromSeconds(1.5));
 
+        // Streams are refused as well while it warms: a balancer that does not read readiness must not put a client
+        // on a replica that holds no current state.
+        var error = await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => ProtocolClient.ConnectAsync(gateway.Address, configure: o =>
+        {
+            o.CollectHttpResponseDetails = true;
+        }));
+        Assert.Contains("503", error.Message, StringComparison.Ordinal);
+
+        using (var sse = await gateway.Http.GetAsync(new Uri("/sse?symbols=AAPL", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, sse.StatusCode);
+            Assert.Contains("still reading the current market", await sse.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         cluster.CreateTopic("late-topic", 2);
         await Eventually.Holds(
             async () => (await gateway.Http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK,
             "readiness after the topic appeared");
+        await using var client = await ProtocolClient.ConnectAsync(gateway.Address);
+        _ = await client.ReceiveUntilAsync("hello");
     }
 
     [Fact]

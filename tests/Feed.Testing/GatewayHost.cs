@@ -25,6 +25,9 @@ public sealed class GatewayHost : IAsyncDisposable
         Http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
     }
 
+    /// <summary>How long a start waits for the ingest to warm before it hands over a gateway that has not.</summary>
+    public static readonly TimeSpan ColdStartWait = TimeSpan.FromSeconds(20);
+
     public WebApplication App { get; }
 
     public Uri Address { get; }
@@ -99,6 +102,12 @@ public sealed class GatewayHost : IAsyncDisposable
             await app.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
             throw;
         }
+
+        // A gateway refuses streams until its ingest has caught up with Kafka (Admission): wait for that, as a
+        // deployment waits for readiness before it routes clients. A test that starts one which cannot warm (its
+        // broker down on purpose) gets it after the wait, cold.
+        var ingest = app.Services.GetRequiredService<MarketStream.Ingest.IngestStatus>();
+        await Task.WhenAny(ingest.WarmedUp, Task.Delay(ColdStartWait)).ConfigureAwait(false);
 
         // The public URL; with a management port the gateway listens on two.
         var management = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MarketStream.Gateway.Streaming.GatewayOptions>>().Value.ManagementPort;

@@ -20,16 +20,15 @@ internal sealed class SseEndpoint(
     IOptions<AuthOptions> auth,
     SessionHost host,
     SessionRegistry registry,
+    MarketStream.Ingest.IngestStatus ingest,
     IOptions<GatewayOptions> options)
 {
     private readonly GatewayOptions options = options.Value;
 
     public async Task HandleAsync(HttpContext context)
     {
-        if (registry.IsDraining)
+        if (await Admission.RefusedAsync(context, registry, ingest).ConfigureAwait(false))
         {
-            context.Response.Headers.RetryAfter = "1";
-            await HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "unavailable", "the server is shutting down; connect to another replica").ConfigureAwait(false);
             return;
         }
 

@@ -14,6 +14,7 @@ internal sealed class WebSocketEndpoint(
     IOptions<AuthOptions> auth,
     SessionHost host,
     SessionRegistry registry,
+    MarketStream.Ingest.IngestStatus ingest,
     GatewayStats stats,
     IOptions<GatewayOptions> options,
     TimeProvider time,
@@ -33,10 +34,8 @@ internal sealed class WebSocketEndpoint(
             return;
         }
 
-        if (registry.IsDraining)
+        if (await Admission.RefusedAsync(context, registry, ingest).ConfigureAwait(false))
         {
-            context.Response.Headers.RetryAfter = "1";
-            await HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "unavailable", "the server is shutting down; connect to another replica").ConfigureAwait(false);
             return;
         }
 
