@@ -24,7 +24,7 @@ internal static class RollingRehearsal
     {
         _ = Nginx.Binary(log);
         await using var topology = new Topology(outDir, log);
-        await topology.StartSimulatorAsync(s.TicksPerSecond, s.Universe(), s.Partitions, null, cluster: null, ct).ConfigureAwait(false);
+        await topology.StartSimulatorAsync(s.TicksPerSecond, s.Universe(), s.Partitions, null, cluster: null, ct, s.Brokers, ["--Feed:Kafka:Properties:linger.ms=10"]).ConfigureAwait(false);
         report.Broker = topology.Broker;
 
         var replicas = Enumerable.Range(1, s.Replicas).Select(i => new Replica($"replica-{i}", Topology.FreePort(), topology, s, outDir, log)).ToList();
@@ -53,6 +53,7 @@ internal static class RollingRehearsal
         var perReplica = replicas.ToDictionary(r => r.Name, _ => new List<(double T, double V)>());
         var lagPerReplica = replicas.ToDictionary(r => r.Name, _ => new List<(double T, double V)>());
         var reconnectsPerSecond = new List<(double T, double V)>();
+        var bufferedSeries = new List<(double T, double V)>();
         var cpu0 = (Gateways: replicas.Sum(r => r.CpuSeconds()), Nginx: nginx.CpuSeconds(), Harness: ProcStat.CpuSeconds(Environment.ProcessId));
         using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var sampling = Task.Run(async () =>
@@ -61,6 +62,7 @@ internal static class RollingRehearsal
             var lastQuotes = fleet.Quotes;
             var lastConnects = fleet.Connects;
             var last = clock.Elapsed;
+            var lastCpu = (Gateways: replicas.Sum(r => r.CpuSeconds()), Simulator: ProcStat.CpuSeconds(topology.Simulator!.Pid), Harness: ProcStat.CpuSeconds(Environment.ProcessId));
             while (!stopSampling.IsCancellationRequested)
             {
                 try
@@ -94,11 +96,23 @@ internal static class RollingRehearsal
                     reconnectsPerSecond.Add((Math.Round(t.TotalSeconds, 2), (connects - lastConnects) / dt));
                 }
 
+                var cpu = (Gateways: replicas.Sum(r => r.CpuSeconds()), Simulator: ProcStat.CpuSeconds(topology.Simulator!.Pid), Harness: ProcStat.CpuSeconds(Environment.ProcessId));
+                var maxLag = 0.0;
+                lock (perReplica)
+                {
+                    maxLag = lagPerReplica.Values.Max(l => l.Count > 0 ? l[^1].V : 0);
+                    bufferedSeries.Add((Math.Round(t.TotalSeconds, 2), fleet.Buffered));
+                }
+
                 lock (report.Samples)
                 {
-                    report.Samples.Add(new Sample(Math.Round(t.TotalSeconds, 2), Volatile.Read(ref phase), Math.Round(rss / 1048576.0, 1), 0, 0, 0, 0,
-                        Math.Round((quotes - lastQuotes) / dt), 0, 0, fleet.ConnectedCount(), 0, 0, 0));
+                    // The "lag" column holds the largest consumer lag of the replicas.
+                    report.Samples.Add(new Sample(Math.Round(t.TotalSeconds, 2), Volatile.Read(ref phase), Math.Round(rss / 1048576.0, 1),
+                        Math.Round(100 * (cpu.Gateways - lastCpu.Gateways) / dt, 1), Math.Round(100 * (cpu.Simulator - lastCpu.Simulator) / dt, 1), Math.Round(100 * (cpu.Harness - lastCpu.Harness) / dt, 1), 0,
+                        Math.Round((quotes - lastQuotes) / dt), 0, 0, fleet.ConnectedCount(), 0, maxLag, 0));
                 }
+
+                lastCpu = cpu;
 
                 lastQuotes = quotes;
                 lastConnects = connects;
@@ -120,7 +134,7 @@ internal static class RollingRehearsal
                 var p = fleet.Begin(name, description, clock.Elapsed.TotalSeconds);
                 await run(p).ConfigureAwait(false);
                 await Task.Delay(settle, ct).ConfigureAwait(false);
-                fleet.End(p, clock.Elapsed.TotalSeconds);
+                await fleet.EndAsync(p, clock.Elapsed.TotalSeconds).ConfigureAwait(false);
                 phases.Add(p);
                 log.WriteLine($"    {p.Summary()}");
             }
@@ -198,11 +212,13 @@ internal static class RollingRehearsal
                 perReplica.ToDictionary(kv => kv.Key, kv => kv.Value), starts));
             File.WriteAllText(Path.Combine(outDir, "consumer-lag-per-replica.svg"), Svg.TimeSeries("rolling: consumer lag per replica (ticks on the broker not yet read)", "ticks",
                 lagPerReplica.ToDictionary(kv => kv.Key, kv => kv.Value), starts));
+            File.WriteAllText(Path.Combine(outDir, "client-backlog.svg"), Svg.TimeSeries("rolling: quotes received by the client libraries, not yet read by the application (all clients)", "quotes",
+                new Dictionary<string, List<(double T, double V)>> { ["buffered"] = bufferedSeries }, starts));
             File.WriteAllText(Path.Combine(outDir, "reconnects-over-time.svg"), Svg.TimeSeries("rolling: client connects per second (the ramp, then reconnects)", "connects/s",
                 new Dictionary<string, List<(double T, double V)>> { ["connects/s"] = reconnectsPerSecond }, starts));
         }
 
-        report.ExtraPlots.AddRange(["connections-per-replica.svg", "consumer-lag-per-replica.svg", "reconnects-over-time.svg"]);
+        report.ExtraPlots.AddRange(["connections-per-replica.svg", "consumer-lag-per-replica.svg", "client-backlog.svg", "reconnects-over-time.svg"]);
     }
 
     private static void Report(ScenarioSettings s, RunReport report, List<RehearsalPhase> phases)
@@ -261,6 +277,7 @@ internal static class RollingRehearsal
     {
         private GatewayUnderTest? gateway;
         private double pastCpuSeconds;
+        private double lastCpuSeconds;
 
         public string Name => name;
 
@@ -305,13 +322,24 @@ internal static class RollingRehearsal
             return (m?.Sum(MetricNames.Connections) ?? 0, m?.Sum(MetricNames.ConsumerLag) ?? 0, g.Usage()?.RssBytes ?? 0);
         }
 
-        public double CpuSeconds() => pastCpuSeconds + (gateway?.Usage()?.CpuSeconds ?? 0);
+        /// <summary>CPU seconds of every process this replica has been (a process's last reading counts once it is gone).</summary>
+        public double CpuSeconds()
+        {
+            if (gateway?.Usage()?.CpuSeconds is { } now)
+            {
+                lastCpuSeconds = Math.Max(lastCpuSeconds, now);
+            }
+
+            return pastCpuSeconds + lastCpuSeconds;
+        }
 
         private async Task StoppedAsync()
         {
             var g = gateway!;
+            _ = CpuSeconds();
             gateway = null;
-            pastCpuSeconds += g.Usage()?.CpuSeconds ?? 0;
+            pastCpuSeconds += lastCpuSeconds;
+            lastCpuSeconds = 0;
             await g.DisposeAsync().ConfigureAwait(false);
             log.WriteLine($"  {name} stopped");
         }
@@ -662,8 +690,17 @@ internal sealed class RehearsalFleet : IAsyncDisposable
         return p;
     }
 
-    public void End(RehearsalPhase phase, double endSeconds) =>
-        phase.End(endSeconds, i => (members[i].Client.State == ConnectionState.Connected, Interlocked.Read(ref members[i].LastUpdate)));
+    /// <summary>Ends <paramref name="phase"/>: readers move on to a phase of their own first, so its counts stop moving before they are summed.</summary>
+    public async Task EndAsync(RehearsalPhase phase, double endSeconds)
+    {
+        var all = Members();
+        Volatile.Write(ref current, new RehearsalPhase("between phases", string.Empty, endSeconds, Stopwatch.GetTimestamp(), all.Length));
+        await Task.Delay(100).ConfigureAwait(false);
+        phase.End(endSeconds, i => (all[i].Client.State == ConnectionState.Connected, Interlocked.Read(ref all[i].LastUpdate)));
+    }
+
+    /// <summary>Quotes received by the client libraries and not yet read by the application, over every client.</summary>
+    public long Buffered => Members().Sum(m => (long)m.Client.BufferedCount);
 
     public async ValueTask DisposeAsync()
     {

@@ -60,6 +60,9 @@ internal sealed record ScenarioSettings
     /// <summary>rolling: each replica's drain window on SIGTERM (<c>Feed:Gateway:DrainSeconds</c>).</summary>
     public int DrainSeconds { get; init; } = 10;
 
+    /// <summary>Brokers of the embedded cluster (rolling: three, as a production cluster has).</summary>
+    public int Brokers { get; init; } = 1;
+
     /// <summary>rolling: how long every broker stops answering.</summary>
     public double OutageSeconds { get; init; } = 10;
 
@@ -145,6 +148,7 @@ internal sealed record ScenarioSettings
                 "bootstrap-servers" => s with { BootstrapServers = value },
                 "compare" => s with { Compare = value },
                 "replicas" => s with { Replicas = I() },
+                "brokers" => s with { Brokers = I() },
                 "drain" => s with { DrainSeconds = I() },
                 "outage" => s with { OutageSeconds = D() },
                 _ => throw new ArgumentException($"unknown option --{key}"),
@@ -169,9 +173,9 @@ internal sealed record ScenarioSettings
             throw new ArgumentException("rolling starts, stops and kills its own replicas and takes its own embedded broker away: --gateway-command, --target, --bootstrap-servers and --compare do not apply");
         }
 
-        if (Scenario == "rolling" && (Replicas is < 2 or > 9 || DrainSeconds is < 0 or > 600 || OutageSeconds is < 1 or > 300 || SourceAddresses is < 1 or > 60_000))
+        if (Scenario == "rolling" && (Replicas is < 2 or > 9 || Brokers is < 1 or > 5 || DrainSeconds is < 0 or > 600 || OutageSeconds is < 1 or > 300 || SourceAddresses is < 1 or > 60_000))
         {
-            throw new ArgumentException("rolling: --replicas 2 to 9, --drain 0 to 600 s, --outage 1 to 300 s, --sources 1 to 60000");
+            throw new ArgumentException("rolling: --replicas 2 to 9, --brokers 1 to 5, --drain 0 to 600 s, --outage 1 to 300 s, --sources 1 to 60000");
         }
 
         if (GatewayCommand is not null && string.IsNullOrWhiteSpace(GatewayCommand) || Compare is not null && string.IsNullOrWhiteSpace(Compare))

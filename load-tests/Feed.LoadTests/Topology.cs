@@ -34,7 +34,9 @@ internal sealed class Topology : IAsyncDisposable
     /// Starts the producer: into the embedded broker it hosts, or, given <paramref name="cluster"/>, into that
     /// existing cluster (the simulator's own <c>--bootstrap-servers</c>; the topic must exist there).
     /// </summary>
-    public async Task StartSimulatorAsync(int rate, IReadOnlyList<string> symbols, int partitions, long? maxTicks, string? cluster, CancellationToken ct)
+    /// <param name="brokers">Brokers of the embedded cluster (each serves its partitions on a thread of its own).</param>
+    /// <param name="settings">More settings for the simulator, in their <c>--Section:Key=value</c> form.</param>
+    public async Task StartSimulatorAsync(int rate, IReadOnlyList<string> symbols, int partitions, long? maxTicks, string? cluster, CancellationToken ct, int brokers = 1, IEnumerable<string>? settings = null)
     {
         List<string> args =
         [
@@ -46,6 +48,12 @@ internal sealed class Topology : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:MarketStream=Information",
         ];
+        args.AddRange(settings ?? []);
+        if (cluster is null && brokers > 1)
+        {
+            args.AddRange(["--brokers", brokers.ToString(CultureInfo.InvariantCulture)]);
+        }
+
         if (maxTicks is { } m)
         {
             args.AddRange(["--max-ticks", m.ToString(CultureInfo.InvariantCulture)]);
@@ -61,7 +69,7 @@ internal sealed class Topology : IAsyncDisposable
         var line = await Simulator.WaitForLineAsync(l => l.StartsWith("BOOTSTRAP=", StringComparison.Ordinal), TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
         Bootstrap = line["BOOTSTRAP=".Length..].Trim();
         Broker = cluster is null
-            ? $"the embedded in-memory broker in the simulator's process ({partitions} partitions)"
+            ? $"the embedded in-memory {(brokers > 1 ? $"cluster of {brokers} brokers" : "broker")} in the simulator's process ({partitions} partitions)"
             : $"the existing cluster at {cluster} (topic {Topic}), which the simulator produces into";
         log.WriteLine($"  simulator pid {Simulator.Pid}, broker at {Bootstrap}");
     }
