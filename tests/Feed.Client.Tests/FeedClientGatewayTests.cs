@@ -40,6 +40,41 @@ public class FeedClientGatewayTests
     }
 
     [Fact]
+    public async Task Connections_go_through_the_callers_own_http_handler_from_the_address_it_chooses()
+    {
+        await using var gateway = await TestGateway.StartAsync(("Feed:Simulator:Symbols", "AAPL"), ("Feed:Simulator:TicksPerSecond", 200));
+        var locals = new System.Collections.Concurrent.ConcurrentQueue<System.Net.EndPoint>();
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            ConnectCallback = async (context, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.0.2"), 0));
+                await socket.ConnectAsync(context.DnsEndPoint, ct);
+                locals.Enqueue(socket.LocalEndPoint!);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        });
+        var client = new FeedClient(new FeedClientOptions { Endpoint = gateway.Address, ThrottleMs = 0, HttpInvoker = invoker });
+        try
+        {
+            await Wait.For(client.SubscribeAsync(["AAPL"]));
+            await Wait.ReadUntil(client, q => q.Any(x => !x.IsSnapshot), "an update through the handler");
+            var local = Assert.IsType<System.Net.IPEndPoint>(Assert.Single(locals));
+            Assert.Equal("127.0.0.2", local.Address.MapToIPv4().ToString());
+        }
+        finally
+        {
+            await Wait.For(client.DisposeAsync());
+        }
+
+        // The handler is the caller's: still usable after the client is gone.
+        using var probe = await invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(gateway.Address, "/healthz/live")), CancellationToken.None);
+        Assert.True(probe.IsSuccessStatusCode);
+    }
+
+    [Fact]
     public async Task Unsubscribing_stops_quotes_of_that_symbol()
     {
         await using var gateway = await TestGateway.StartAsync(("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 500));
