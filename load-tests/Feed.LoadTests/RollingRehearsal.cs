@@ -24,7 +24,7 @@ internal static class RollingRehearsal
     {
         _ = Nginx.Binary(log);
         await using var topology = new Topology(outDir, log);
-        await topology.StartSimulatorAsync(s.TicksPerSecond, s.Universe(), s.Partitions, null, cluster: null, ct, s.Brokers, ["--Feed:Kafka:Properties:linger.ms=10"]).ConfigureAwait(false);
+        await topology.StartSimulatorAsync(s.TicksPerSecond, s.Universe(), s.Partitions, null, cluster: null, ct, s.Brokers, ["--Feed:Kafka:Properties:linger.ms=50"]).ConfigureAwait(false);
         report.Broker = topology.Broker;
 
         var replicas = Enumerable.Range(1, s.Replicas).Select(i => new Replica($"replica-{i}", Topology.FreePort(), topology, s, outDir, log)).ToList();
@@ -159,8 +159,14 @@ internal static class RollingRehearsal
                 }
             }).ConfigureAwait(false);
 
-            var victim = replicas[replicas.Count / 2];
-            await RunPhase("crash", $"{victim.Name} is killed with SIGKILL (no drain), then started again", async p =>
+            // The replica holding the most clients now (a rolling restart leaves the last one restarted nearly empty).
+            Replica victim;
+            lock (perReplica)
+            {
+                victim = replicas.MaxBy(r => perReplica[r.Name].Count > 0 ? perReplica[r.Name][^1].V : 0)!;
+            }
+
+            await RunPhase("crash", $"{victim.Name}, the replica with the most clients, is killed with SIGKILL (no drain), then started again", async p =>
             {
                 p.ExpectedCloses.Add("connection lost");
                 p.Mark(clock.Elapsed.TotalSeconds, affectedOnly: true);
@@ -206,7 +212,7 @@ internal static class RollingRehearsal
             report.Notes.Add($"{p.Name}: {string.Join("; ", p.Events)}.");
         }
 
-        report.Notes.Add("The producer batches for 10 ms (`linger.ms`; the other scenarios use 1 ms): the embedded broker hands a consumer that is behind "
+        report.Notes.Add("The producer batches for 50 ms (`linger.ms`; the other scenarios use 1 ms): the embedded broker hands a consumer that is behind "
             + "about one producer batch per partition per fetch, so with 1 ms batches a restarted replica never caught up with 2,000 ticks/s (see load-tests/README.md, \"Scale-out rehearsal\").");
 
         lock (perReplica)
@@ -264,15 +270,22 @@ internal static class RollingRehearsal
             report.Target("rolling restart: longest per-client gap, p99", "<= 3000 ms", rolling.GapP99Ms, "ms", rolling.GapP99Ms <= 3000);
         }
 
-        if (crash is not null)
+        if (crash is { RecoveryP99Ms: { } crashRecovery })
         {
-            report.Target("SIGKILL of one replica: affected clients back to updates, p99", "<= 5000 ms", crash.RecoveryP99Ms ?? double.NaN, "ms", crash.RecoveryP99Ms is <= 5000);
+            report.Target("SIGKILL of one replica: affected clients back to updates, p99", "<= 5000 ms", crashRecovery, "ms", crashRecovery <= 5000);
+        }
+        else if (crash is not null)
+        {
+            report.Notes.Add("crash: no client was connected to the killed replica, so no recovery was measured.");
         }
 
         if (outage is not null)
         {
             report.Target("broker outage: clients that reconnected (heartbeats must keep them)", "0", outage.Reconnects, "", outage.Reconnects == 0);
-            report.Target("broker outage: updates resume after the broker's return, p99", "<= 2000 ms", outage.RecoveryP99Ms ?? double.NaN, "ms", outage.RecoveryP99Ms is <= 2000);
+            if (outage.RecoveryP99Ms is { } outageRecovery)
+            {
+                report.Target("broker outage: updates resume after the broker's return, p99", "<= 2000 ms", outageRecovery, "ms", outageRecovery <= 2000);
+            }
         }
     }
 

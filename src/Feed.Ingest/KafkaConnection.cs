@@ -60,6 +60,15 @@ public sealed partial class KafkaConnection : IDisposable
     /// </summary>
     public const int SocketTimeoutMs = 10_000;
 
+    /// <summary>
+    /// The longest wait between two attempts to reach a broker that is down, unless the pass-through properties set
+    /// their own. librdkafka doubles the wait after each failed attempt up to 10 s by default, so after an outage
+    /// of ten seconds or more the next attempt may come seconds after the broker is back, and the feed with it.
+    /// With 1 s, a client tries again within a second of the broker's return; one attempt a second per broker is
+    /// nothing to a broker.
+    /// </summary>
+    public const int ReconnectBackoffMaxMs = 1_000;
+
     /// <summary>Settings shared by every client: bootstrap servers, client id, the socket timeout, and the pass-through properties.</summary>
     public T Configure<T>(T config)
         where T : ClientConfig
@@ -68,6 +77,7 @@ public sealed partial class KafkaConnection : IDisposable
         config.BootstrapServers = BootstrapServers;
         config.ClientId ??= options.ClientId;
         config.SocketTimeoutMs ??= SocketTimeoutMs;
+        config.ReconnectBackoffMaxMs ??= ReconnectBackoffMaxMs;
         foreach (var (key, value) in options.Properties)
         {
             config.Set(key, value);
