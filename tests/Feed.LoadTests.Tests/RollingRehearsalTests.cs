@@ -60,8 +60,10 @@ public sealed class RollingRehearsalTests
             Assert.True(await BrokerAnswersAsync(topology.Bootstrap), "the broker did not answer again after 'brokers up'");
 
             // A command it does not know changes nothing and is refused on stderr.
-            await topology.Simulator!.SendLineAsync("brokers sideways");
-            _ = await topology.Simulator.WaitForLineAsync(l => l.Contains("unknown command 'brokers sideways'", StringComparison.Ordinal), TimeSpan.FromSeconds(10), CancellationToken.None);
+            // (Watch for the answer before asking: it may come back before a watcher registered after the send.)
+            var refused = topology.Simulator!.WaitForLineAsync(l => l.Contains("unknown command 'brokers sideways'", StringComparison.Ordinal), TimeSpan.FromSeconds(10), CancellationToken.None);
+            await topology.Simulator.SendLineAsync("brokers sideways");
+            _ = await refused;
             Assert.True(await BrokerAnswersAsync(topology.Bootstrap));
         }
         finally

@@ -1,7 +1,8 @@
 // Wiring of the quote board: the watchlist and settings (persisted in localStorage), the connection, the
-// board, and the status line. Everything the page shows about the connection comes from Connection events.
+// board, and the status line. The connection is the JavaScript client package (clients/js, served here as
+// /vendor/marketstream-client.js); everything the page shows about it comes from the client's events.
 
-import { Connection, TRANSPORT_SSE, authHeaders } from './connection.js';
+import { MarketStreamClient, TRANSPORT_SSE } from '../vendor/marketstream-client.js';
 import { Board } from './board.js';
 import { PriceChart } from './chart.js';
 import { formatCount } from './format.js';
@@ -74,12 +75,43 @@ $('chart-close').addEventListener('click', () => {
 });
 board.setSymbols(watchlist);
 
-const conn = new Connection({
-  getSymbols: () => watchlist,
+/**
+ * With authentication on, the board is opened as /?access_token=<token>. The token is read once, kept in this
+ * module's memory only, and taken out of the address bar (and so out of the history and of any link copied
+ * from it) at once. The client sends it as a subprotocol over WebSocket and in the query over SSE.
+ */
+const accessToken = takeAccessTokenFromAddressBar();
+
+function takeAccessTokenFromAddressBar() {
+  const url = new URL(location.href);
+  const token = url.searchParams.get('access_token');
+  if (token) {
+    url.searchParams.delete('access_token');
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+  }
+  return token ?? undefined;
+}
+
+/** For fetch: the token as an Authorization header. */
+function authHeaders() {
+  return accessToken ? { Authorization: `Bearer ${accessToken}` } : {};
+}
+
+const conn = new MarketStreamClient({
+  url: location.origin,
   throttleMs: settings.throttleMs,
   policy: settings.policy,
   transport: requestedTransport(),
+  accessToken,
 });
+
+/**
+ * Requests go through the client, whose promises reject when the gateway refuses one. The board shows a refusal
+ * from the server's error message itself (onServerError), so a rejection needs nothing more here.
+ */
+function quietly(promise) {
+  promise.catch(() => {});
+}
 
 // ---- watchlist -------------------------------------------------------------------------------------
 
@@ -97,7 +129,7 @@ function addSymbol(raw) {
   watchlist = [...watchlist, symbol];
   saveWatchlist();
   board.setSymbols(watchlist);
-  conn.subscribe([symbol]);
+  quietly(conn.subscribe([symbol]));
   if (knownSymbols.size > 0 && !knownSymbols.has(symbol)) {
     showNotice(`${symbol}: no quote on the gateway yet; the row fills in when one arrives`);
   }
@@ -107,7 +139,7 @@ function removeSymbol(symbol) {
   watchlist = watchlist.filter((s) => s !== symbol);
   saveWatchlist();
   board.setSymbols(watchlist);
-  conn.unsubscribe([symbol]);
+  quietly(conn.unsubscribe([symbol]));
   if (chart.symbol === symbol) {
     chart.hide();
     board.select(null);
@@ -175,7 +207,7 @@ throttleSelect.addEventListener('change', () => requestConfigure({ throttleMs: N
 policySelect.addEventListener('change', () => requestConfigure({ policy: policySelect.value }));
 
 function requestConfigure(change) {
-  conn.configure(change);
+  quietly(conn.configure(change));
   saveSettings();
   setText('configured', 'pending');
   $('configured').dataset.state = 'pending';
@@ -186,8 +218,11 @@ function requestConfigure(change) {
 const STATE_LABEL = { connecting: 'Connecting', connected: 'Live', reconnecting: 'Reconnecting', stale: 'Stale', idle: 'Idle' };
 let lastStateDetail = null;
 
+let retryAt = 0;
+
 conn.addEventListener('state', (e) => {
   lastStateDetail = e.detail;
+  retryAt = e.detail.state === 'reconnecting' ? performance.now() + e.detail.retryInMs : 0;
   renderState();
 });
 
@@ -201,7 +236,7 @@ function renderState() {
   $('transport').dataset.transport = d.transport === TRANSPORT_SSE ? 'sse' : 'ws';
   let detail = '';
   if (d.state === 'reconnecting') {
-    const left = conn.retryAt ? Math.max(0, conn.retryAt - performance.now()) : 0;
+    const left = retryAt ? Math.max(0, retryAt - performance.now()) : 0;
     detail = left > 0 ? `retry in ${(left / 1000).toFixed(1)}s` : 'connecting';
     if (d.attempt > 0) detail += ` \u00b7 attempt ${d.attempt}`;
     if (d.reason) detail += ` \u00b7 ${d.reason}`;
@@ -324,6 +359,8 @@ setInterval(() => {
 
 $('endpoint').textContent = location.host;
 showSettings(settings.throttleMs, settings.policy);
-addEventListener('pagehide', () => conn.stop());
-conn.start();
+addEventListener('pagehide', () => conn.close());
+// The watchlist first: it goes out with the first hello (or, over SSE, in the stream's URL).
+if (watchlist.length > 0) quietly(conn.subscribe(watchlist));
+quietly(conn.connect());
 loadSymbolSuggestions();

@@ -1,0 +1,135 @@
+// The client against real gateways (Feed.Gateway.dll) reading a real Kafka-protocol broker (Feed.Simulator's).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { MarketStreamClient, InvalidSymbolError, ForbiddenError } from '../src/index.js';
+import { startBroker, startGateway, mintToken, waitFor } from './fixtures.js';
+
+let broker;
+
+before(async () => {
+  broker = await startBroker();
+});
+
+after(async () => {
+  await broker?.stop();
+});
+
+/** Collects quote events; `until` waits for a condition over what has arrived. */
+function record(client) {
+  const quotes = [];
+  client.addEventListener('quote', (e) => quotes.push(e.detail));
+  return {
+    quotes,
+    until: (condition, what, timeoutMs = 20_000) => waitFor(() => condition(quotes), what, timeoutMs),
+  };
+}
+
+function assertSeqIncreasing(quotes) {
+  const last = new Map();
+  for (const q of quotes) {
+    const previous = last.get(q.symbol);
+    assert.ok(previous === undefined || q.quote.seq > previous, `${q.symbol}: seq ${q.quote.seq} after ${previous}`);
+    last.set(q.symbol, q.quote.seq);
+  }
+}
+
+test('a subscription delivers the snapshot, then updates with seq increasing', { timeout: 120_000 }, async () => {
+  const gateway = await startGateway({ bootstrap: broker.bootstrap });
+  const client = new MarketStreamClient({ url: gateway.url, WebSocket, throttleMs: 0 });
+  try {
+    const seen = record(client);
+    await client.connect();
+    const reply = await client.subscribe(['aapl', 'MSFT']);
+    assert.deepEqual([...reply.symbols].sort(), ['AAPL', 'MSFT']);
+    assert.deepEqual(client.subscriptions.sort(), ['AAPL', 'MSFT']);
+    // The snapshot is delivered before subscribe resolves.
+    assert.ok(seen.quotes.length >= 2 && seen.quotes.slice(0, 2).every((q) => q.snapshot), 'snapshot quotes first');
+
+    await seen.until((qs) => qs.filter((q) => !q.snapshot && q.symbol === 'AAPL').length >= 10, 'ten AAPL updates');
+    assertSeqIncreasing(seen.quotes);
+    assert.ok(seen.quotes.every((q) => q.symbol === 'AAPL' || q.symbol === 'MSFT'));
+    assert.ok(seen.quotes.every((q) => typeof q.quote.ts === 'number' && (q.quote.bid > 0 || q.quote.ask > 0 || q.quote.last > 0)));
+
+    // The same quotes as an async iterator.
+    let n = 0;
+    for await (const q of client.quotes()) {
+      assert.ok(q.symbol === 'AAPL' || q.symbol === 'MSFT');
+      if (++n === 5) break;
+    }
+
+    await client.unsubscribe(['MSFT']);
+    const after = seen.quotes.length;
+    await seen.until((qs) => qs.length >= after + 10, 'ten more quotes');
+    assert.ok(seen.quotes.slice(after).every((q) => q.symbol === 'AAPL'), 'MSFT after unsubscribe');
+
+    const configured = await client.configure({ throttleMs: 250 });
+    assert.equal(configured.throttleMs, 250);
+  } finally {
+    client.close();
+    await gateway.stop();
+  }
+});
+
+test('a gateway restart is survived: reconnect, resubscribe, and no seq going backwards', { timeout: 120_000 }, async () => {
+  const gateway = await startGateway({ bootstrap: broker.bootstrap });
+  const client = new MarketStreamClient({ url: gateway.url, WebSocket, throttleMs: 0, backoffBaseMs: 100, backoffMaxMs: 1_000 });
+  const states = [];
+  client.addEventListener('state', (e) => states.push(e.detail.state));
+  let restarted;
+  try {
+    const seen = record(client);
+    await client.subscribe(['AAPL', 'EURUSD']); // starts the connection by itself
+    await seen.until((qs) => qs.length >= 10, 'quotes before the restart');
+
+    await gateway.stop();
+    await waitFor(() => states.includes('reconnecting'), 'the client to notice the stop', 10_000);
+    const before = seen.quotes.length;
+    restarted = await startGateway({ bootstrap: broker.bootstrap, port: gateway.port });
+    await waitFor(() => client.state === 'connected', 'the client to reconnect', 20_000);
+    await seen.until((qs) => qs.slice(before).filter((q) => !q.snapshot).length >= 10, 'updates after the restart');
+
+    assert.deepEqual(client.subscriptions.sort(), ['AAPL', 'EURUSD']);
+    assertSeqIncreasing(seen.quotes);
+  } finally {
+    client.close();
+    await restarted?.stop();
+    await gateway.stop();
+  }
+});
+
+test('requests the gateway refuses reject with typed errors, and a token limits the symbols', { timeout: 120_000 }, async () => {
+  const auth = [
+    '--Feed:Auth:Enabled=true',
+    '--Feed:Auth:SigningKey=js-client-tests-signing-key-of-32-bytes-or-more',
+    '--Feed:Auth:Issuer=marketstream-tests',
+    '--Feed:Auth:Audience=marketstream',
+  ];
+  const gateway = await startGateway({ bootstrap: broker.bootstrap, settings: auth });
+  const token = await mintToken({ symbols: 'AAPL', settings: auth });
+  const client = new MarketStreamClient({ url: gateway.url, WebSocket, accessToken: token });
+  try {
+    await client.connect();
+    await client.subscribe(['AAPL']);
+
+    await assert.rejects(client.subscribe(['MSFT']), (err) => err instanceof ForbiddenError && err.code === 'forbidden' && err.symbols.includes('MSFT'));
+    assert.deepEqual(client.subscriptions, ['AAPL']);
+
+    // Symbols that break the protocol's rules are refused before they are sent, with the same class the gateway's
+    // invalid_symbol maps to.
+    await assert.rejects(client.subscribe(['no such symbol!']), InvalidSymbolError);
+    await assert.rejects(client.subscribe(['A'.repeat(40)]), (err) => err instanceof InvalidSymbolError && err.code === 'invalid_symbol');
+
+    // Without a token the gateway refuses the upgrade: the client keeps trying, never connected.
+    const anonymous = new MarketStreamClient({ url: gateway.url, WebSocket, backoffBaseMs: 100 });
+    const states = [];
+    anonymous.addEventListener('state', (e) => states.push(e.detail));
+    anonymous.connect().catch(() => {});
+    await waitFor(() => states.filter((s) => s.state === 'reconnecting').length >= 2, 'two refused attempts', 10_000);
+    assert.notEqual(anonymous.state, 'connected');
+    anonymous.close();
+  } finally {
+    client.close();
+    await gateway.stop();
+  }
+});
