@@ -40,6 +40,14 @@ public sealed class IngestStatus
         }
     }
 
+    /// <summary>
+    /// How long the brokers have been silent, when that is longer than <paramref name="grace"/>; null while they
+    /// answer within it, and before the first contact (a starting gateway is warming up, not cut off). Readiness
+    /// and the dashboard read this one rule.
+    /// </summary>
+    public TimeSpan? UnreachableFor(DateTimeOffset now, TimeSpan grace) =>
+        LastBrokerContact is { } contact && now - contact > grace ? now - contact : null;
+
     internal void MarkBrokerContact(DateTimeOffset at) => Interlocked.Exchange(ref lastBrokerContactTicks, at.UtcTicks);
 
     internal void MarkWarm() => warm.TrySetResult();

@@ -54,7 +54,6 @@ public static class Dashboard
             TimeProvider time) =>
         {
             var now = time.GetUtcNow();
-            var contact = ingest.LastBrokerContact;
             return Results.Json(new
             {
                 at = now.ToUnixTimeMilliseconds(),
@@ -63,7 +62,7 @@ public static class Dashboard
                     warm = ingest.IsWarm,
                     feedStale = freshness.State.IsStale,
                     fatal = ingest.FatalError,
-                    brokerReachable = contact is { } c && now - c < TimeSpan.FromSeconds(kafkaOptions.Value.UnreachableGraceSeconds),
+                    brokerReachable = ingest.LastBrokerContact is not null && ingest.UnreachableFor(now, TimeSpan.FromSeconds(kafkaOptions.Value.UnreachableGraceSeconds)) is null,
                     cluster = kafka.Embedded is null ? "kafka" : "embedded",
                     bootstrapServers = kafka.BootstrapServers,
                     topic = kafka.Topic,

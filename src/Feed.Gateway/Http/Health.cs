@@ -38,8 +38,8 @@ public static class Health
             Task.FromResult(status switch
             {
                 _ when sessions.IsDraining => HealthCheckResult.Unhealthy("draining: shutting down"),
-                { LastBrokerContact: { } contact } when time.GetUtcNow() - contact > TimeSpan.FromSeconds(kafka.Value.UnreachableGraceSeconds) =>
-                    HealthCheckResult.Unhealthy($"Kafka unreachable for {(time.GetUtcNow() - contact).TotalSeconds:F0} s"),
+                _ when status.UnreachableFor(time.GetUtcNow(), TimeSpan.FromSeconds(kafka.Value.UnreachableGraceSeconds)) is { } silent =>
+                    HealthCheckResult.Unhealthy($"Kafka unreachable for {silent.TotalSeconds:F0} s"),
                 { FatalError: { } error } => HealthCheckResult.Unhealthy($"ingest stopped: {error}"),
                 { IsWarm: false } => HealthCheckResult.Unhealthy("warming up from Kafka"),
                 _ => HealthCheckResult.Healthy(),
