@@ -13,8 +13,8 @@ namespace MarketStream.Gateway.Telemetry;
 /// </summary>
 public sealed class DashboardSampler(IMeterFactory meters, TimeProvider time) : IDisposable
 {
-    /// <summary>Upper bounds of the latency histograms' buckets, in seconds (as the Prometheus view).</summary>
-    public static readonly double[] LatencyBounds = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    /// <summary>Upper bounds of the latency histograms' buckets, in seconds: the Prometheus view's.</summary>
+    public static IReadOnlyList<double> LatencyBounds => TelemetryExtensions.LatencyBounds;
 
     private static readonly TimeSpan IdleAfter = TimeSpan.FromMinutes(1);
     private readonly Lock gate = new();
@@ -129,7 +129,7 @@ public sealed class DashboardSampler(IMeterFactory meters, TimeProvider time) : 
     private sealed class Series(Kind kind)
     {
         private readonly Lock gate = new();
-        private readonly long[]? buckets = kind == Kind.Histogram ? new long[LatencyBounds.Length + 1] : null;
+        private readonly long[]? buckets = kind == Kind.Histogram ? new long[TelemetryExtensions.LatencyBounds.Length + 1] : null;
         private double value;
         private long count;
 
@@ -146,7 +146,7 @@ public sealed class DashboardSampler(IMeterFactory meters, TimeProvider time) : 
                         value = measurement;
                         break;
                     default:
-                        var i = Array.BinarySearch(LatencyBounds, measurement);
+                        var i = Array.BinarySearch(TelemetryExtensions.LatencyBounds, measurement);
                         buckets![i >= 0 ? i : ~i]++;
                         count++;
                         break;

@@ -83,8 +83,11 @@ public static class TelemetryExtensions
     private static bool IsStreaming(PathString path) => path.StartsWithSegments("/ws") || path.StartsWithSegments("/sse");
 
     /// <summary>Seconds, from 100 µs to 10 s: the range where market-data latency lives.</summary>
-    private static ExplicitBucketHistogramConfiguration LatencyBuckets() => new()
-    {
-        Boundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10],
-    };
+    /// <summary>
+    /// Upper bounds, in seconds, of the latency histograms' buckets: the Prometheus view's, and the dashboard's
+    /// (<see cref="DashboardSampler"/>), so both read the same distribution.
+    /// </summary>
+    internal static readonly double[] LatencyBounds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private static ExplicitBucketHistogramConfiguration LatencyBuckets() => new() { Boundaries = LatencyBounds };
 }
