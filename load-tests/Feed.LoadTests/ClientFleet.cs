@@ -31,25 +31,12 @@ internal sealed class ClientFleet : IAsyncDisposable
     public ClientFleet(Uri endpoint, int sourceAddresses)
     {
         Endpoint = endpoint;
-        var sources = Enumerable.Range(1, Math.Max(1, sourceAddresses)).Select(i => new IPAddress([127, 0, 0, (byte)i])).ToArray();
         // Several loopback source addresses, so 20,000 connections to one port never run out of ephemeral ports.
+        var sources = LoopbackSources.Addresses(sourceAddresses, first: 1);
         invoker = new HttpMessageInvoker(new SocketsHttpHandler
         {
-            ConnectCallback = async (context, ct) =>
-            {
-                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
-                {
-                    s.Bind(new IPEndPoint(sources[(int)((uint)Interlocked.Increment(ref nextSource) % sources.Length)], 0));
-                    await s.ConnectAsync(context.DnsEndPoint, ct).ConfigureAwait(false);
-                    return new NetworkStream(s, ownsSocket: true);
-                }
-                catch
-                {
-                    s.Dispose();
-                    throw;
-                }
-            },
+            ConnectCallback = (context, ct) => LoopbackSources.ConnectFromAsync(
+                sources[(int)((uint)Interlocked.Increment(ref nextSource) % sources.Length)], context.DnsEndPoint, ct),
             ConnectTimeout = TimeSpan.FromSeconds(30),
             PooledConnectionLifetime = TimeSpan.Zero,
         });

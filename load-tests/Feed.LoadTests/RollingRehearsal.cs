@@ -643,9 +643,9 @@ internal sealed class RehearsalFleet : IAsyncDisposable
         this.endpoint = endpoint;
         this.settings = settings;
         current = new RehearsalPhase("ramp", "clients connect", 0, Stopwatch.GetTimestamp(), settings.Clients);
-        for (var i = 0; i < Math.Max(1, settings.SourceAddresses); i++)
+        foreach (var address in LoopbackSources.Addresses(settings.SourceAddresses, first: 2))
         {
-            invokers.Add(InvokerFrom(new IPAddress([127, 0, (byte)((i + 2) / 256), (byte)((i + 2) % 256)])));
+            invokers.Add(InvokerFrom(address));
         }
     }
 
@@ -739,21 +739,7 @@ internal sealed class RehearsalFleet : IAsyncDisposable
     private HttpMessageInvoker InvokerFrom(IPAddress local) => new(new AttemptWatch(this, new SocketsHttpHandler
     {
         UseProxy = false,
-        ConnectCallback = async (context, ct) =>
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                socket.Bind(new IPEndPoint(local, 0));
-                await socket.ConnectAsync(context.DnsEndPoint, ct).ConfigureAwait(false);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        },
+        ConnectCallback = (context, ct) => LoopbackSources.ConnectFromAsync(local, context.DnsEndPoint, ct),
     }));
 
     /// <summary>

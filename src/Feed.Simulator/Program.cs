@@ -106,7 +106,7 @@ static async Task<int> RunAsync(string[] settings, Dictionary<string, string?> c
     return 0;
 }
 
-// One line of the parent's on stdin: a broker fault to inject into the embedded cluster, or to end.
+// One line of the parent's on stdin: a broker fault to inject into the embedded cluster.
 static void Control(string command, KafkaConnection connection)
 {
     if (command.Length == 0)

@@ -179,6 +179,14 @@ internal sealed class BoardHarness : IAsyncDisposable
     public ILocator Cell(string symbol, string field) => Row(symbol).Locator($"td[data-field=\"{field}\"]");
 
     /// <summary>Waits until the connection state shown in the status line is <paramref name="state"/>.</summary>
+    /// <summary>Opens the board (with <paramref name="pathAndQuery"/>) and waits until it is live and AAPL's prices move.</summary>
+    public async Task OpenLiveAsync(string pathAndQuery = "")
+    {
+        await GotoAsync(pathAndQuery);
+        await WaitForStateAsync("connected");
+        await WaitForMovingPricesAsync("AAPL");
+    }
+
     public Task WaitForStateAsync(string state, TimeSpan? timeout = null) =>
         WaitForAsync($"document.getElementById('conn-state').dataset.state === '{state}'", $"connection state '{state}'", timeout);
 

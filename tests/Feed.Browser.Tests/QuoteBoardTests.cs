@@ -77,9 +77,7 @@ public sealed class QuoteBoardTests(ITestOutputHelper output)
     public async Task Board_shows_reconnecting_while_the_gateway_is_down_and_recovers_without_a_reload()
     {
         await using var board = await BoardHarness.StartAsync();
-        await board.GotoAsync();
-        await board.WaitForStateAsync("connected");
-        await board.WaitForMovingPricesAsync("AAPL");
+        await board.OpenLiveAsync();
         await board.Page.EvaluateAsync("() => { window.__beforeRestart = performance.timeOrigin; }").WaitAsync(BoardHarness.StepTimeout);
 
         await board.StopGatewayAsync();
@@ -126,9 +124,7 @@ public sealed class QuoteBoardTests(ITestOutputHelper output)
         var sockets = new System.Collections.Concurrent.ConcurrentQueue<string>();
         board.Page.WebSocket += (_, ws) => sockets.Enqueue(ws.Url);
 
-        await board.GotoAsync($"?access_token={token}");
-        await board.WaitForStateAsync("connected");
-        await board.WaitForMovingPricesAsync("AAPL");
+        await board.OpenLiveAsync($"?access_token={token}");
         await board.WaitForMovingPricesAsync("EUR/USD", "ask");
 
         // The token left the address bar (and the history entry) as soon as the page read it, and the WebSocket
@@ -157,9 +153,7 @@ public sealed class QuoteBoardTests(ITestOutputHelper output)
     public async Task The_board_says_when_the_feed_is_stale_and_clears_it_when_ticks_flow_again()
     {
         await using var board = await BoardHarness.StartAsync(("Feed:Kafka:StaleAfterSeconds", 2), ("Feed:Kafka:UnreachableGraceSeconds", 60));
-        await board.GotoAsync();
-        await board.WaitForStateAsync("connected");
-        await board.WaitForMovingPricesAsync("AAPL");
+        await board.OpenLiveAsync();
         Assert.True(await board.Page.Locator("#feed-state").IsHiddenAsync());
 
         // The outage is the point of the test: the broker monitor reports it as an error.
@@ -179,9 +173,7 @@ public sealed class QuoteBoardTests(ITestOutputHelper output)
     public async Task Clicking_a_row_opens_its_live_chart_whose_last_point_is_the_price_the_row_shows()
     {
         await using var board = await BoardHarness.StartAsync();
-        await board.GotoAsync();
-        await board.WaitForStateAsync("connected");
-        await board.WaitForMovingPricesAsync("AAPL");
+        await board.OpenLiveAsync();
 
         await board.Row("AAPL").Locator("td[data-field=\"symbol\"]").ClickAsync();
         await board.WaitForAsync("!document.getElementById('chart-panel').hidden && document.getElementById('chart').dataset.symbol === 'AAPL'", "the AAPL chart open");

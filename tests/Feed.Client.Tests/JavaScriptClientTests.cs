@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using Xunit.Abstractions;
 
@@ -14,85 +13,32 @@ public sealed class JavaScriptClientTests(ITestOutputHelper output)
     [Fact]
     public async Task The_javascript_client_passes_its_node_tests_against_real_gateways()
     {
-        var root = RepositoryRoot();
-        var package = Path.Combine(root, "clients", "js");
+        var package = Repo.PathOf("clients", "js");
         if (!File.Exists(Path.Combine(package, "node_modules", "ws", "package.json")))
         {
-            var install = await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], package, [], TimeSpan.FromMinutes(3));
-            Assert.True(install.ExitCode == 0, $"npm ci failed in clients/js:\n{install.Output}");
+            var install = await Repo.RunAsync("npm", ["ci", "--no-audit", "--no-fund"], TimeSpan.FromMinutes(3), package);
+            Assert.True(install.ExitCode == 0, $"npm ci failed in clients/js:\n{install}");
         }
 
         var configuration = typeof(JavaScriptClientTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        string Dll(string project) => Path.Combine(root, "src", project, "bin", configuration, "net10.0", project + ".dll");
-        var result = await RunAsync("npm", ["test"], package,
-            new Dictionary<string, string>
-            {
-                ["MARKETSTREAM_GATEWAY_DLL"] = Dll("Feed.Gateway"),
-                ["MARKETSTREAM_SIMULATOR_DLL"] = Dll("Feed.Simulator"),
-            },
-            TimeSpan.FromMinutes(5));
-        output.WriteLine(result.Output);
-        Assert.True(result.ExitCode == 0, $"node --test failed in clients/js:\n{result.Output}");
-        Assert.Contains("# fail 0", result.Output, StringComparison.Ordinal);
+        string Dll(string project) => Repo.PathOf("src", project, "bin", configuration, "net10.0", project + ".dll");
+        var result = await Repo.RunAsync("npm", ["test"], TimeSpan.FromMinutes(5), package, environment: new Dictionary<string, string>
+        {
+            ["MARKETSTREAM_GATEWAY_DLL"] = Dll("Feed.Gateway"),
+            ["MARKETSTREAM_SIMULATOR_DLL"] = Dll("Feed.Simulator"),
+        });
+        output.WriteLine(result.ToString());
+        Assert.True(result.ExitCode == 0, $"node --test failed in clients/js:\n{result}");
+        Assert.Contains("# fail 0", result.StdOut, StringComparison.Ordinal);
     }
 
     /// <summary>One implementation: the board's client is the package's file, copied by <c>eng/vendor/update.sh</c>.</summary>
     [Fact]
     public async Task The_board_serves_the_packages_own_file()
     {
-        var root = RepositoryRoot();
-        var package = await File.ReadAllBytesAsync(Path.Combine(root, "clients", "js", "src", "index.js"));
-        var served = await File.ReadAllBytesAsync(Path.Combine(root, "src", "Feed.Gateway", "wwwroot", "vendor", "marketstream-client.js"));
+        var package = await File.ReadAllBytesAsync(Repo.PathOf("clients", "js", "src", "index.js"));
+        var served = await File.ReadAllBytesAsync(Repo.PathOf("src", "Feed.Gateway", "wwwroot", "vendor", "marketstream-client.js"));
         Assert.True(package.AsSpan().SequenceEqual(served), "wwwroot/vendor/marketstream-client.js differs from clients/js/src/index.js: run eng/vendor/update.sh");
-        Assert.False(File.Exists(Path.Combine(root, "src", "Feed.Gateway", "wwwroot", "js", "connection.js")), "the board's own connection code is back");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MarketStream.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"MarketStream.sln not found above {AppContext.BaseDirectory}");
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] args, string directory, Dictionary<string, string> environment, TimeSpan timeout)
-    {
-        var info = new ProcessStartInfo(file)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        foreach (var (k, v) in environment)
-        {
-            info.Environment[k] = v;
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"{file} {string.Join(' ', args)} did not finish within {timeout.TotalMinutes} min\n{await stdout}\n{await stderr}");
-        }
-
-        return (process.ExitCode, (await stdout) + (await stderr));
+        Assert.False(File.Exists(Repo.PathOf("src", "Feed.Gateway", "wwwroot", "js", "connection.js")), "the board's own connection code is back");
     }
 }

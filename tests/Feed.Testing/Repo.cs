@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace MarketStream.Deployment.Tests.Infrastructure;
+namespace MarketStream.Testing;
 
 /// <summary>The repository the tests run from, and a process runner with a timeout on everything.</summary>
-internal static class Repo
+public static class Repo
 {
     private static readonly Lazy<string> RootPath = new(() =>
     {
@@ -22,8 +22,14 @@ internal static class Repo
 
     public static string PathOf(params string[] parts) => Path.Combine([Root, .. parts]);
 
+    /// <summary>
+    /// Runs <paramref name="file"/> to its end, with <paramref name="environment"/> added to the test's own (less
+    /// MSBuild's settings), and returns its exit code and output; a run longer than <paramref name="timeout"/> is
+    /// killed and throws.
+    /// </summary>
     public static async Task<ProcessResult> RunAsync(
-        string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null, string? stdin = null)
+        string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null, string? stdin = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -39,6 +45,11 @@ internal static class Repo
         }
 
         ScrubMsBuildEnvironment(psi);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
+
         var commandLine = $"{file} {string.Join(' ', psi.ArgumentList)}";
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {commandLine}");
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -79,7 +90,7 @@ internal static class Repo
     }
 }
 
-internal sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
+public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
 {
     public override string ToString() => $"exit code {ExitCode}\n--- stdout ---\n{StdOut}\n--- stderr ---\n{StdErr}";
 }
