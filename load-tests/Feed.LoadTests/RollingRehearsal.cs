@@ -63,59 +63,60 @@ internal static class RollingRehearsal
             var lastConnects = fleet.Connects;
             var last = clock.Elapsed;
             var lastCpu = (Gateways: replicas.Sum(r => r.CpuSeconds()), Simulator: ProcStat.CpuSeconds(topology.Simulator!.Pid), Harness: ProcStat.CpuSeconds(Environment.ProcessId));
-            while (!stopSampling.IsCancellationRequested)
+            // Stopping cancels a scrape or a delay in flight: the loop ends there, and an error of the phases is not hidden
+            // behind the sampler's cancellation.
+            try
             {
-                try
+                while (!stopSampling.IsCancellationRequested)
                 {
                     await Task.Delay(sample, stopSampling.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
 
-                var t = clock.Elapsed;
-                var dt = (t - last).TotalSeconds;
-                last = t;
-                double rss = 0;
-                foreach (var r in replicas)
-                {
-                    var (connections, lag, replicaRss) = await r.SampleAsync(stopSampling.Token).ConfigureAwait(false);
-                    rss += replicaRss;
+                    var t = clock.Elapsed;
+                    var dt = (t - last).TotalSeconds;
+                    last = t;
+                    double rss = 0;
+                    foreach (var r in replicas)
+                    {
+                        var (connections, lag, replicaRss) = await r.SampleAsync(stopSampling.Token).ConfigureAwait(false);
+                        rss += replicaRss;
+                        lock (perReplica)
+                        {
+                            perReplica[r.Name].Add((Math.Round(t.TotalSeconds, 2), connections));
+                            lagPerReplica[r.Name].Add((Math.Round(t.TotalSeconds, 2), lag));
+                        }
+                    }
+
+                    var quotes = fleet.Quotes;
+                    var connects = fleet.Connects;
                     lock (perReplica)
                     {
-                        perReplica[r.Name].Add((Math.Round(t.TotalSeconds, 2), connections));
-                        lagPerReplica[r.Name].Add((Math.Round(t.TotalSeconds, 2), lag));
+                        reconnectsPerSecond.Add((Math.Round(t.TotalSeconds, 2), (connects - lastConnects) / dt));
                     }
+
+                    var cpu = (Gateways: replicas.Sum(r => r.CpuSeconds()), Simulator: ProcStat.CpuSeconds(topology.Simulator!.Pid), Harness: ProcStat.CpuSeconds(Environment.ProcessId));
+                    var maxLag = 0.0;
+                    lock (perReplica)
+                    {
+                        maxLag = lagPerReplica.Values.Max(l => l.Count > 0 ? l[^1].V : 0);
+                        bufferedSeries.Add((Math.Round(t.TotalSeconds, 2), fleet.Buffered));
+                    }
+
+                    lock (report.Samples)
+                    {
+                        // The "lag" column holds the largest consumer lag of the replicas.
+                        report.Samples.Add(new Sample(Math.Round(t.TotalSeconds, 2), Volatile.Read(ref phase), Math.Round(rss / 1048576.0, 1),
+                            Math.Round(100 * (cpu.Gateways - lastCpu.Gateways) / dt, 1), Math.Round(100 * (cpu.Simulator - lastCpu.Simulator) / dt, 1), Math.Round(100 * (cpu.Harness - lastCpu.Harness) / dt, 1), 0,
+                            Math.Round((quotes - lastQuotes) / dt), 0, 0, fleet.ConnectedCount(), 0, maxLag, 0));
+                    }
+
+                    lastCpu = cpu;
+
+                    lastQuotes = quotes;
+                    lastConnects = connects;
                 }
-
-                var quotes = fleet.Quotes;
-                var connects = fleet.Connects;
-                lock (perReplica)
-                {
-                    reconnectsPerSecond.Add((Math.Round(t.TotalSeconds, 2), (connects - lastConnects) / dt));
-                }
-
-                var cpu = (Gateways: replicas.Sum(r => r.CpuSeconds()), Simulator: ProcStat.CpuSeconds(topology.Simulator!.Pid), Harness: ProcStat.CpuSeconds(Environment.ProcessId));
-                var maxLag = 0.0;
-                lock (perReplica)
-                {
-                    maxLag = lagPerReplica.Values.Max(l => l.Count > 0 ? l[^1].V : 0);
-                    bufferedSeries.Add((Math.Round(t.TotalSeconds, 2), fleet.Buffered));
-                }
-
-                lock (report.Samples)
-                {
-                    // The "lag" column holds the largest consumer lag of the replicas.
-                    report.Samples.Add(new Sample(Math.Round(t.TotalSeconds, 2), Volatile.Read(ref phase), Math.Round(rss / 1048576.0, 1),
-                        Math.Round(100 * (cpu.Gateways - lastCpu.Gateways) / dt, 1), Math.Round(100 * (cpu.Simulator - lastCpu.Simulator) / dt, 1), Math.Round(100 * (cpu.Harness - lastCpu.Harness) / dt, 1), 0,
-                        Math.Round((quotes - lastQuotes) / dt), 0, 0, fleet.ConnectedCount(), 0, maxLag, 0));
-                }
-
-                lastCpu = cpu;
-
-                lastQuotes = quotes;
-                lastConnects = connects;
+            }
+            catch (OperationCanceledException) when (stopSampling.IsCancellationRequested)
+            {
             }
         }, CancellationToken.None);
 

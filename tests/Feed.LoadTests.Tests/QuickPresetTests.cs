@@ -22,8 +22,16 @@ public sealed class QuickPresetTests(ITestOutputHelper output)
         var settings = ScenarioSettings.Preset(scenario, quick: true);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(settings.TimeLimitSeconds));
 
-        var report = await LoadHarness.RunScenarioAsync(settings, dir, log, cts.Token).WaitAsync(TimeSpan.FromSeconds(settings.TimeLimitSeconds + 30));
-        output.WriteLine(log.ToString());
+        RunReport report;
+        try
+        {
+            report = await LoadHarness.RunScenarioAsync(settings, dir, log, cts.Token).WaitAsync(TimeSpan.FromSeconds(settings.TimeLimitSeconds + 30));
+        }
+        finally
+        {
+            // The harness's log, whatever happened: a run that throws is explained by what it did before.
+            output.WriteLine(log.ToString());
+        }
 
         Assert.True(report.ClientErrors == 0, $"client errors: {string.Join("; ", report.ErrorSamples)}");
         Assert.True(report.Deliveries > 0, "nothing was delivered");
@@ -55,8 +63,16 @@ public sealed class QuickPresetTests(ITestOutputHelper output)
         var (settings, _) = LoadHarness.Parse(["fanout", "--quick", "--gateway-command", command]);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(settings.TimeLimitSeconds));
 
-        var report = await LoadHarness.RunScenarioAsync(settings, dir, log, cts.Token).WaitAsync(TimeSpan.FromSeconds(settings.TimeLimitSeconds + 30));
-        output.WriteLine(log.ToString());
+        RunReport report;
+        try
+        {
+            report = await LoadHarness.RunScenarioAsync(settings, dir, log, cts.Token).WaitAsync(TimeSpan.FromSeconds(settings.TimeLimitSeconds + 30));
+        }
+        finally
+        {
+            // The harness's log, whatever happened: a run that throws is explained by what it did before.
+            output.WriteLine(log.ToString());
+        }
 
         Assert.True(report.ClientErrors == 0, $"client errors: {string.Join("; ", report.ErrorSamples)}");
         Assert.True(report.Deliveries > 0, "nothing was delivered");
