@@ -119,51 +119,7 @@ internal static class ServerMessageParser
 
     private static QuoteUpdate ReadQuote(ref Utf8JsonReader reader)
     {
-        Expect(ref reader, JsonTokenType.StartObject);
-        string? symbol = null;
-        long? seq = null, ts = null, bidSize = null, askSize = null, lastSize = null;
-        decimal? bid = null, ask = null, last = null;
-        string? venue = null;
-        int conflated = 0, dropped = 0;
-        while (Read(ref reader) == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("symbol"u8)) { symbol = ReadString(ref reader); }
-            else if (reader.ValueTextEquals("seq"u8)) { seq = ReadInt64(ref reader); }
-            else if (reader.ValueTextEquals("bid"u8)) { bid = ReadDecimal(ref reader); }
-            else if (reader.ValueTextEquals("ask"u8)) { ask = ReadDecimal(ref reader); }
-            else if (reader.ValueTextEquals("last"u8)) { last = ReadDecimal(ref reader); }
-            else if (reader.ValueTextEquals("bidSize"u8)) { bidSize = ReadInt64(ref reader); }
-            else if (reader.ValueTextEquals("askSize"u8)) { askSize = ReadInt64(ref reader); }
-            else if (reader.ValueTextEquals("lastSize"u8)) { lastSize = ReadInt64(ref reader); }
-            else if (reader.ValueTextEquals("ts"u8)) { ts = ReadInt64(ref reader); }
-            else if (reader.ValueTextEquals("venue"u8)) { venue = ReadString(ref reader); }
-            else if (reader.ValueTextEquals("conflated"u8)) { conflated = ReadInt32(ref reader); }
-            else if (reader.ValueTextEquals("dropped"u8)) { dropped = ReadInt32(ref reader); }
-            else
-            {
-                Read(ref reader);
-                reader.Skip();
-            }
-        }
-
-        if (symbol is null || seq is null || ts is null)
-        {
-            throw new JsonException("a quote lacks symbol, seq or ts");
-        }
-
-        var quote = new Quote
-        {
-            Symbol = symbol,
-            Seq = seq.Value,
-            Ts = ts.Value,
-            Bid = bid,
-            Ask = ask,
-            Last = last,
-            BidSize = bidSize,
-            AskSize = askSize,
-            LastSize = lastSize,
-            Venue = venue,
-        };
+        var quote = QuoteReader.Read(ref reader, out var conflated, out var dropped);
         return new QuoteUpdate(quote, conflated, dropped, IsSnapshot: false);
     }
 
@@ -200,13 +156,6 @@ internal static class ServerMessageParser
         Read(ref reader);
         Expect(ref reader, JsonTokenType.Number);
         return reader.GetInt32();
-    }
-
-    private static decimal ReadDecimal(ref Utf8JsonReader reader)
-    {
-        Read(ref reader);
-        Expect(ref reader, JsonTokenType.Number);
-        return reader.GetDecimal();
     }
 
     private static JsonTokenType Read(ref Utf8JsonReader reader) =>

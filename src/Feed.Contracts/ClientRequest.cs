@@ -43,6 +43,9 @@ public sealed record ClientRequest(ClientOp Op, RequestId Id)
 
     /// <summary>For configure: the new policy, if given.</summary>
     public DeliveryPolicy? Policy { get; init; }
+
+    /// <summary>For configure: turns the <c>delta</c> extension on or off, if given.</summary>
+    public bool? Delta { get; init; }
 }
 
 /// <summary>Why a client frame is not a request: always answered with <c>bad_request</c>.</summary>

@@ -60,6 +60,7 @@ public static class ClientRequestParser
         int? throttleMs = null;
         string? policyName = null;
         var policySeen = false;
+        bool? delta = null;
 
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
@@ -120,6 +121,19 @@ public static class ClientRequestParser
                     reader.Skip();
                 }
             }
+            else if (reader.ValueTextEquals("delta"u8))
+            {
+                reader.Read();
+                if (reader.TokenType is JsonTokenType.True or JsonTokenType.False)
+                {
+                    delta = reader.GetBoolean();
+                }
+                else
+                {
+                    fault ??= "'delta' must be true or false";
+                    reader.Skip();
+                }
+            }
             else if (reader.ValueTextEquals("policy"u8))
             {
                 reader.Read();
@@ -162,6 +176,7 @@ public static class ClientRequestParser
             {
                 ThrottleMs = throttleMs,
                 Policy = policySeen && DeliveryPolicies.TryParse(policyName, out var p) ? p : null,
+                Delta = delta,
             }, null),
             "ping" => (new ClientRequest(ClientOp.Ping, id), null),
             _ => ((ClientRequest?)null, (string?)$"unknown op '{Truncate(op)}'; expected subscribe, unsubscribe, configure or ping"),

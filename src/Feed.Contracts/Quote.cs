@@ -15,6 +15,8 @@ public sealed record Quote
     // that carries the quote (DESIGN.md decision 6). Never copied by `with`: a changed copy is another quote.
     private byte[]? utf8Body;
 
+    private FieldValues values;
+
     public Quote()
     {
     }
@@ -24,13 +26,7 @@ public sealed record Quote
         Symbol = original.Symbol;
         Seq = original.Seq;
         Ts = original.Ts;
-        Bid = original.Bid;
-        Ask = original.Ask;
-        Last = original.Last;
-        BidSize = original.BidSize;
-        AskSize = original.AskSize;
-        LastSize = original.LastSize;
-        Venue = original.Venue;
+        values = original.values;
         Version = original.Version;
     }
 
@@ -42,19 +38,26 @@ public sealed record Quote
     /// <summary>Event time of the last merged tick, Unix epoch microseconds.</summary>
     public required long Ts { get; init; }
 
-    public decimal? Bid { get; init; }
+    /// <summary>The optional fields (<see cref="QuoteFields"/>), by index; absent where no tick has carried one yet.</summary>
+    internal FieldValues Values
+    {
+        get => values;
+        init => values = value;
+    }
 
-    public decimal? Ask { get; init; }
+    public decimal? Bid { get => values[QuoteFields.Bid.Index].AsDecimal(); init => values[QuoteFields.Bid.Index] = FieldValue.Of(value); }
 
-    public decimal? Last { get; init; }
+    public decimal? Ask { get => values[QuoteFields.Ask.Index].AsDecimal(); init => values[QuoteFields.Ask.Index] = FieldValue.Of(value); }
 
-    public long? BidSize { get; init; }
+    public decimal? Last { get => values[QuoteFields.Last.Index].AsDecimal(); init => values[QuoteFields.Last.Index] = FieldValue.Of(value); }
 
-    public long? AskSize { get; init; }
+    public long? BidSize { get => values[QuoteFields.BidSize.Index].AsInt64(); init => values[QuoteFields.BidSize.Index] = FieldValue.Of(value); }
 
-    public long? LastSize { get; init; }
+    public long? AskSize { get => values[QuoteFields.AskSize.Index].AsInt64(); init => values[QuoteFields.AskSize.Index] = FieldValue.Of(value); }
 
-    public string? Venue { get; init; }
+    public long? LastSize { get => values[QuoteFields.LastSize.Index].AsInt64(); init => values[QuoteFields.LastSize.Index] = FieldValue.Of(value); }
+
+    public string? Venue { get => values[QuoteFields.Venue.Index].AsText(); init => values[QuoteFields.Venue.Index] = FieldValue.Of(value); }
 
     /// <summary>
     /// How many ticks of this symbol were merged to make this state, counted by the process that merged them
@@ -77,47 +80,39 @@ public sealed record Quote
     }
 
     public bool Equals(Quote? other) =>
-        other is not null
-        && Symbol == other.Symbol && Seq == other.Seq && Ts == other.Ts
-        && Bid == other.Bid && Ask == other.Ask && Last == other.Last
-        && BidSize == other.BidSize && AskSize == other.AskSize && LastSize == other.LastSize
-        && Venue == other.Venue;
+        other is not null && Symbol == other.Symbol && Seq == other.Seq && Ts == other.Ts && SameFields(other.values);
 
-    public override int GetHashCode() => HashCode.Combine(Symbol, Seq, Ts, Bid, Ask, Last);
+    public override int GetHashCode() => HashCode.Combine(Symbol, Seq, Ts);
+
+    /// <summary>Whether field <paramref name="index"/> is written the same way in both (see <see cref="FieldValue.SameAs"/>).</summary>
+    public bool SameField(Quote other, int index)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return values[index].SameAs(other.values[index]);
+    }
+
+    private bool SameFields(in FieldValues others)
+    {
+        for (var i = 0; i < QuoteFields.Count; i++)
+        {
+            if (!values[i].SameAs(others[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>The first state of a symbol: the tick's own fields.</summary>
     public static Quote From(Tick tick, long seq)
     {
         ArgumentNullException.ThrowIfNull(tick);
-        return new Quote
-        {
-            Symbol = tick.Symbol,
-            Seq = seq,
-            Ts = tick.Ts,
-            Bid = tick.Bid,
-            Ask = tick.Ask,
-            Last = tick.Last,
-            BidSize = tick.BidSize,
-            AskSize = tick.AskSize,
-            LastSize = tick.LastSize,
-            Venue = tick.Venue,
-            Version = 1,
-        };
+        return new Quote { Symbol = tick.Symbol, Seq = seq, Ts = tick.Ts, Values = tick.Values, Version = 1 };
     }
 
     /// <summary>The whole quote as one tick carrying every field it holds: what the compacted quotes topic stores.</summary>
-    public Tick ToTick() => new()
-    {
-        Symbol = Symbol,
-        Ts = Ts,
-        Bid = Bid,
-        Ask = Ask,
-        Last = Last,
-        BidSize = BidSize,
-        AskSize = AskSize,
-        LastSize = LastSize,
-        Venue = Venue,
-    };
+    public Tick ToTick() => new() { Symbol = Symbol, Ts = Ts, Values = values };
 
     /// <summary>
     /// Merges a later tick of the same symbol into this state: a field the tick carries replaces the
@@ -126,19 +121,31 @@ public sealed record Quote
     public Quote Merge(Tick tick, long seq)
     {
         ArgumentNullException.ThrowIfNull(tick);
-        return new Quote
+        return new Quote { Symbol = Symbol, Seq = seq, Ts = tick.Ts, Values = Overlay(tick.Values), Version = Version + 1 };
+    }
+
+    /// <summary>
+    /// Applies a quote that carries only the fields that changed (a delta, PROTOCOL.md's <c>delta</c> extension) to
+    /// this state: its symbol, seq and ts, each field it carries, and every other field as this quote has it.
+    /// A complete quote applied this way simply replaces the state.
+    /// </summary>
+    public Quote Apply(Quote delta)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        return new Quote { Symbol = Symbol, Seq = delta.Seq, Ts = delta.Ts, Values = Overlay(delta.values), Version = Version + 1 };
+    }
+
+    private FieldValues Overlay(in FieldValues newer)
+    {
+        var merged = values;
+        for (var i = 0; i < QuoteFields.Count; i++)
         {
-            Symbol = Symbol,
-            Seq = seq,
-            Ts = tick.Ts,
-            Bid = tick.Bid ?? Bid,
-            Ask = tick.Ask ?? Ask,
-            Last = tick.Last ?? Last,
-            BidSize = tick.BidSize ?? BidSize,
-            AskSize = tick.AskSize ?? AskSize,
-            LastSize = tick.LastSize ?? LastSize,
-            Venue = tick.Venue ?? Venue,
-            Version = Version + 1,
-        };
+            if (newer[i].HasValue)
+            {
+                merged[i] = newer[i];
+            }
+        }
+
+        return merged;
     }
 }

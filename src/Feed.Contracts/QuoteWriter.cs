@@ -11,25 +11,34 @@ namespace MarketStream.Contracts;
 public static class QuoteWriter
 {
     /// <summary>Writes the quote; <paramref name="conflated"/> and <paramref name="dropped"/> appear only when at least 1.</summary>
-    public static void Write(Utf8JsonWriter writer, Quote quote, int conflated = 0, int dropped = 0)
+    public static void Write(Utf8JsonWriter writer, Quote quote, int conflated = 0, int dropped = 0) =>
+        WriteObject(writer, quote, baseline: null, conflated, dropped);
+
+    /// <summary>
+    /// Writes the quote with only the fields whose value differs from <paramref name="baseline"/>, the last quote of
+    /// the symbol this client received (the <c>delta</c> extension): symbol, seq and ts always, then each changed
+    /// field, then this client's counts. Applying it to the baseline (<see cref="Quote.Apply"/>) gives the quote.
+    /// </summary>
+    public static void WriteDelta(IBufferWriter<byte> output, Quote quote, Quote baseline, int conflated, int dropped)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(baseline);
+        var writer = deltaWriter ??= new Utf8JsonWriter(output, ServerMessages.WriterOptions);
+        writer.Reset(output);
+        WriteObject(writer, quote, baseline, conflated, dropped);
+        writer.Flush();
+    }
+
+    private static void WriteObject(Utf8JsonWriter writer, Quote quote, Quote? baseline, int conflated, int dropped)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(quote);
         writer.WriteStartObject();
         writer.WriteString("symbol"u8, quote.Symbol);
         writer.WriteNumber("seq"u8, quote.Seq);
-        TickEncoder.WriteOptional(writer, "bid"u8, quote.Bid);
-        TickEncoder.WriteOptional(writer, "ask"u8, quote.Ask);
-        TickEncoder.WriteOptional(writer, "bidSize"u8, quote.BidSize);
-        TickEncoder.WriteOptional(writer, "askSize"u8, quote.AskSize);
-        TickEncoder.WriteOptional(writer, "last"u8, quote.Last);
-        TickEncoder.WriteOptional(writer, "lastSize"u8, quote.LastSize);
+        WriteFields(writer, quote, baseline, afterTs: false);
         writer.WriteNumber("ts"u8, quote.Ts);
-        if (quote.Venue is not null)
-        {
-            writer.WriteString("venue"u8, quote.Venue);
-        }
-
+        WriteFields(writer, quote, baseline, afterTs: true);
         if (conflated > 0)
         {
             writer.WriteNumber("conflated"u8, conflated);
@@ -41,6 +50,40 @@ public static class QuoteWriter
         }
 
         writer.WriteEndObject();
+    }
+
+    private static void WriteFields(Utf8JsonWriter writer, Quote quote, Quote? baseline, bool afterTs)
+    {
+        var values = quote.Values;
+        foreach (var field in QuoteFields.All)
+        {
+            if (field.AfterTs == afterTs && (baseline is null || !quote.SameField(baseline, field.Index)))
+            {
+                WriteField(writer, field, values[field.Index]);
+            }
+        }
+    }
+
+    /// <summary>Writes one field as its kind says, if it has a value.</summary>
+    internal static void WriteField(Utf8JsonWriter writer, QuoteField field, in FieldValue value)
+    {
+        if (!value.HasValue)
+        {
+            return;
+        }
+
+        switch (field.Kind)
+        {
+            case QuoteFieldKind.Price:
+                writer.WriteNumber(field.Utf8Name, value.Number);
+                break;
+            case QuoteFieldKind.Size:
+                writer.WriteNumber(field.Utf8Name, (long)value.Number);
+                break;
+            default:
+                writer.WriteString(field.Utf8Name, value.Text);
+                break;
+        }
     }
 
     /// <summary>
@@ -95,4 +138,7 @@ public static class QuoteWriter
 
     [ThreadStatic]
     private static Utf8JsonWriter? scratchWriter;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? deltaWriter;
 }

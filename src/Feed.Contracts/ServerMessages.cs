@@ -49,8 +49,11 @@ public static class ServerMessages
     /// </summary>
     public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary><c>hello</c>; <paramref name="epoch"/> (the stream <c>seq</c> belongs to, an extension of v1) is left out while unknown.</summary>
-    public static void Hello(Utf8JsonWriter writer, string sessionId, int throttleMs, DeliveryPolicy policy, int heartbeatMs, long serverTime, string? epoch = null)
+    /// <summary>
+    /// <c>hello</c>; <paramref name="epoch"/> (the stream <c>seq</c> belongs to, an extension of v1) is left out while
+    /// unknown, and <c>delta</c> (the changed-fields extension) appears only when on, so a v1 client sees v1's hello.
+    /// </summary>
+    public static void Hello(Utf8JsonWriter writer, string sessionId, int throttleMs, DeliveryPolicy policy, int heartbeatMs, long serverTime, string? epoch = null, bool delta = false)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -64,6 +67,11 @@ public static class ServerMessages
         if (epoch is not null)
         {
             writer.WriteString("epoch"u8, epoch);
+        }
+
+        if (delta)
+        {
+            writer.WriteBoolean("delta"u8, true);
         }
 
         writer.WriteEndObject();
@@ -125,7 +133,8 @@ public static class ServerMessages
         writer.WriteEndObject();
     }
 
-    public static void Configured(Utf8JsonWriter writer, RequestId id, int throttleMs, DeliveryPolicy policy)
+    /// <summary><c>configured</c>; <paramref name="delta"/> is written when not null: when deltas are on or the request named them.</summary>
+    public static void Configured(Utf8JsonWriter writer, RequestId id, int throttleMs, DeliveryPolicy policy, bool? delta = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -133,6 +142,11 @@ public static class ServerMessages
         id.WriteTo(writer);
         writer.WriteNumber("throttleMs"u8, throttleMs);
         writer.WriteString("policy"u8, policy.Name());
+        if (delta is { } d)
+        {
+            writer.WriteBoolean("delta"u8, d);
+        }
+
         writer.WriteEndObject();
     }
 

@@ -6,23 +6,32 @@ namespace MarketStream.Contracts;
 /// </summary>
 public sealed class Tick
 {
+    private FieldValues values;
+
     /// <summary>Normalised (upper case) symbol.</summary>
     public required string Symbol { get; init; }
 
     /// <summary>Event time, Unix epoch microseconds.</summary>
     public required long Ts { get; init; }
 
-    public decimal? Bid { get; init; }
+    /// <summary>The optional fields (<see cref="QuoteFields"/>), by index; absent where the producer did not send one.</summary>
+    internal FieldValues Values
+    {
+        get => values;
+        init => values = value;
+    }
 
-    public decimal? Ask { get; init; }
+    public decimal? Bid { get => values[QuoteFields.Bid.Index].AsDecimal(); init => values[QuoteFields.Bid.Index] = FieldValue.Of(value); }
 
-    public decimal? Last { get; init; }
+    public decimal? Ask { get => values[QuoteFields.Ask.Index].AsDecimal(); init => values[QuoteFields.Ask.Index] = FieldValue.Of(value); }
 
-    public long? BidSize { get; init; }
+    public decimal? Last { get => values[QuoteFields.Last.Index].AsDecimal(); init => values[QuoteFields.Last.Index] = FieldValue.Of(value); }
 
-    public long? AskSize { get; init; }
+    public long? BidSize { get => values[QuoteFields.BidSize.Index].AsInt64(); init => values[QuoteFields.BidSize.Index] = FieldValue.Of(value); }
 
-    public long? LastSize { get; init; }
+    public long? AskSize { get => values[QuoteFields.AskSize.Index].AsInt64(); init => values[QuoteFields.AskSize.Index] = FieldValue.Of(value); }
 
-    public string? Venue { get; init; }
+    public long? LastSize { get => values[QuoteFields.LastSize.Index].AsInt64(); init => values[QuoteFields.LastSize.Index] = FieldValue.Of(value); }
+
+    public string? Venue { get => values[QuoteFields.Venue.Index].AsText(); init => values[QuoteFields.Venue.Index] = FieldValue.Of(value); }
 }

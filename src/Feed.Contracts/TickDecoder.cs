@@ -14,7 +14,7 @@ namespace MarketStream.Contracts;
 public sealed class TickDecoder
 {
     /// <summary>The longest venue the protocol allows, in characters.</summary>
-    public const int MaxVenueLength = 16;
+    public static int MaxVenueLength => QuoteFields.Venue.MaxLength;
 
     /// <summary>
     /// The largest record value decoded, in bytes. A tick is a few hundred bytes; anything near this is not a
@@ -76,12 +76,15 @@ public sealed class TickDecoder
             return reader.Read() ? TickRejectReason.NotJson : TickRejectReason.NotObject;
         }
 
-        string? symbol = null, venue = null;
+        string? symbol = null;
         bool symbolSeen = false, symbolBad = false, tsSeen = false, tsBad = false;
-        bool priceBad = false, sizeBad = false, venueBad = false;
+        bool priceBad = false, priceSeen = false, sizeBad = false;
+
+        // A text field's last occurrence decides (a bad venue followed by a good one is a good venue), so bad ones
+        // are kept per field.
+        var textBad = 0;
         long ts = 0;
-        decimal? bid = null, ask = null, last = null;
-        long? bidSize = null, askSize = null, lastSize = null;
+        var values = default(FieldValues);
 
         while (reader.Read())
         {
@@ -90,48 +93,47 @@ public sealed class TickDecoder
                 break;
             }
 
-            // The reader guarantees a property name here.
-            var field = ReadField(ref reader);
-            reader.Read();
-            switch (field)
+            // The reader guarantees a property name here. ValueTextEquals unescapes, so "\u0062id" is read as
+            // "bid", as JSON means it.
+            if (reader.ValueTextEquals("symbol"u8))
             {
-                case Field.Symbol:
-                    symbolSeen = true;
-                    symbol = ReadSymbol(ref reader);
-                    symbolBad = symbol is null;
-                    break;
-                case Field.Ts:
-                    tsSeen = true;
-                    tsBad = !(reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out ts) && ts > 0);
+                reader.Read();
+                symbolSeen = true;
+                symbol = ReadSymbol(ref reader);
+                symbolBad = symbol is null;
+            }
+            else if (reader.ValueTextEquals("ts"u8))
+            {
+                reader.Read();
+                tsSeen = true;
+                tsBad = !(reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out ts) && ts > 0);
 
-                    // An object or array here is a bad ts, not bad JSON: step over it whole.
-                    reader.Skip();
-                    break;
-                case Field.Bid:
-                    priceBad |= !TryReadPrice(ref reader, out bid);
-                    break;
-                case Field.Ask:
-                    priceBad |= !TryReadPrice(ref reader, out ask);
-                    break;
-                case Field.Last:
-                    priceBad |= !TryReadPrice(ref reader, out last);
-                    break;
-                case Field.BidSize:
-                    sizeBad |= !TryReadSize(ref reader, out bidSize);
-                    break;
-                case Field.AskSize:
-                    sizeBad |= !TryReadSize(ref reader, out askSize);
-                    break;
-                case Field.LastSize:
-                    sizeBad |= !TryReadSize(ref reader, out lastSize);
-                    break;
-                case Field.Venue:
-                    venue = ReadVenue(ref reader);
-                    venueBad = venue is null;
-                    break;
-                default:
-                    reader.Skip();
-                    break;
+                // An object or array here is a bad ts, not bad JSON: step over it whole.
+                reader.Skip();
+            }
+            else if (QuoteFields.Find(ref reader) is { } field)
+            {
+                reader.Read();
+                var value = ReadValue(ref reader, field);
+                values[field.Index] = value;
+                switch (field.Kind)
+                {
+                    case QuoteFieldKind.Price:
+                        priceBad |= !value.HasValue;
+                        priceSeen |= value.HasValue;
+                        break;
+                    case QuoteFieldKind.Size:
+                        sizeBad |= !value.HasValue;
+                        break;
+                    default:
+                        textBad = value.HasValue ? textBad & ~(1 << field.Index) : textBad | (1 << field.Index);
+                        break;
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
             }
         }
 
@@ -164,7 +166,7 @@ public sealed class TickDecoder
             return TickRejectReason.InvalidPrice;
         }
 
-        if (bid is null && ask is null && last is null)
+        if (!priceSeen)
         {
             return TickRejectReason.NoPrice;
         }
@@ -174,25 +176,23 @@ public sealed class TickDecoder
             return TickRejectReason.InvalidSize;
         }
 
-        if (venueBad)
+        if (textBad != 0)
         {
+            // The venue is the protocol's one text field.
             return TickRejectReason.InvalidVenue;
         }
 
-        tick = new Tick
-        {
-            Symbol = symbol!,
-            Ts = ts,
-            Bid = bid,
-            Ask = ask,
-            Last = last,
-            BidSize = bidSize,
-            AskSize = askSize,
-            LastSize = lastSize,
-            Venue = venue,
-        };
+        tick = new Tick { Symbol = symbol!, Ts = ts, Values = values };
         return TickRejectReason.None;
     }
+
+    /// <summary>The field's value, or an absent one when it is not valid for the field's kind.</summary>
+    private FieldValue ReadValue(ref Utf8JsonReader reader, QuoteField field) => field.Kind switch
+    {
+        QuoteFieldKind.Price => TryReadPrice(ref reader, out var price) ? FieldValue.Of(price) : default,
+        QuoteFieldKind.Size => TryReadSize(ref reader, out var size) ? FieldValue.Of(size) : default,
+        _ => FieldValue.Of(ReadText(ref reader, field.MaxLength)),
+    };
 
     private string? ReadSymbol(ref Utf8JsonReader reader)
     {
@@ -218,7 +218,7 @@ public sealed class TickDecoder
         return Intern(Symbols.ToUpper(raw, chars));
     }
 
-    private string? ReadVenue(ref Utf8JsonReader reader)
+    private string? ReadText(ref Utf8JsonReader reader, int maxLength)
     {
         if (reader.TokenType != JsonTokenType.String)
         {
@@ -226,8 +226,8 @@ public sealed class TickDecoder
             return null;
         }
 
-        var venue = reader.GetString()!;
-        return venue.Length <= MaxVenueLength ? Intern(venue) : null;
+        var text = reader.GetString()!;
+        return text.Length <= maxLength ? Intern(text) : null;
     }
 
     private static bool TryReadPrice(ref Utf8JsonReader reader, out decimal? price)
@@ -277,31 +277,4 @@ public sealed class TickDecoder
 
         return s;
     }
-
-    private enum Field
-    {
-        Unknown,
-        Symbol,
-        Ts,
-        Bid,
-        Ask,
-        Last,
-        BidSize,
-        AskSize,
-        LastSize,
-        Venue,
-    }
-
-    // ValueTextEquals unescapes, so "\u0062id" is read as "bid", as JSON means it.
-    private static Field ReadField(ref Utf8JsonReader reader) =>
-        reader.ValueTextEquals("symbol"u8) ? Field.Symbol
-        : reader.ValueTextEquals("ts"u8) ? Field.Ts
-        : reader.ValueTextEquals("bid"u8) ? Field.Bid
-        : reader.ValueTextEquals("ask"u8) ? Field.Ask
-        : reader.ValueTextEquals("last"u8) ? Field.Last
-        : reader.ValueTextEquals("bidSize"u8) ? Field.BidSize
-        : reader.ValueTextEquals("askSize"u8) ? Field.AskSize
-        : reader.ValueTextEquals("lastSize"u8) ? Field.LastSize
-        : reader.ValueTextEquals("venue"u8) ? Field.Venue
-        : Field.Unknown;
 }

@@ -16,15 +16,10 @@ public static class TickEncoder
         writer.WriteStartObject();
         writer.WriteString("symbol"u8, tick.Symbol);
         writer.WriteNumber("ts"u8, tick.Ts);
-        WriteOptional(writer, "bid"u8, tick.Bid);
-        WriteOptional(writer, "ask"u8, tick.Ask);
-        WriteOptional(writer, "bidSize"u8, tick.BidSize);
-        WriteOptional(writer, "askSize"u8, tick.AskSize);
-        WriteOptional(writer, "last"u8, tick.Last);
-        WriteOptional(writer, "lastSize"u8, tick.LastSize);
-        if (tick.Venue is not null)
+        var values = tick.Values;
+        foreach (var field in QuoteFields.All)
         {
-            writer.WriteString("venue"u8, tick.Venue);
+            QuoteWriter.WriteField(writer, field, values[field.Index]);
         }
 
         writer.WriteEndObject();
@@ -40,21 +35,5 @@ public static class TickEncoder
         }
 
         return buffer.WrittenSpan.ToArray();
-    }
-
-    internal static void WriteOptional(Utf8JsonWriter writer, ReadOnlySpan<byte> name, decimal? value)
-    {
-        if (value is { } v)
-        {
-            writer.WriteNumber(name, v);
-        }
-    }
-
-    internal static void WriteOptional(Utf8JsonWriter writer, ReadOnlySpan<byte> name, long? value)
-    {
-        if (value is { } v)
-        {
-            writer.WriteNumber(name, v);
-        }
     }
 }

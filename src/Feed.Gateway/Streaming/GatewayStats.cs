@@ -16,6 +16,7 @@ public sealed class GatewayStats
     private readonly Counter<long> frames;
     private readonly Counter<long> quotes;
     private readonly Counter<long> bytes;
+    private readonly Counter<long> wireBytes;
     private readonly Counter<long> conflated;
     private readonly Counter<long> dropped;
     private readonly Counter<long> disconnects;
@@ -36,6 +37,7 @@ public sealed class GatewayStats
         frames = meter.CreateCounter<long>("marketstream.gateway.frames_sent", "{frame}", "Messages sent to clients, by type.");
         quotes = meter.CreateCounter<long>("marketstream.gateway.quotes_sent", "{quote}", "Quotes sent to clients in updates frames.");
         bytes = meter.CreateCounter<long>("marketstream.gateway.bytes_sent", "By", "Payload bytes sent to clients.");
+        wireBytes = meter.CreateCounter<long>("marketstream.gateway.wire_bytes_sent", "By", "Payload bytes sent to clients as they went on the wire: compressed where permessage-deflate was negotiated, else as bytes_sent.");
         conflated = meter.CreateCounter<long>("marketstream.gateway.quotes_conflated", "{quote}", "Quotes replaced by a newer one before they were sent (policy conflate).");
         dropped = meter.CreateCounter<long>("marketstream.gateway.quotes_dropped", "{quote}", "Quotes discarded by a drop policy, by policy.");
         disconnects = meter.CreateCounter<long>("marketstream.gateway.disconnects", "{connection}", "Closed connections, by close code (codes the protocol does not name, chosen by clients, count as \"client\").");
@@ -62,7 +64,7 @@ public sealed class GatewayStats
     internal void ConnectionRefused() => disconnects.Add(1, MetricTags.CloseCode(CloseCodes.TryAgainLater));
 
     /// <summary>One message handed to the transport.</summary>
-    internal void FrameSent(string type, int byteCount, TimeSpan duration)
+    internal void FrameSent(string type, int byteCount, int wireByteCount, TimeSpan duration)
     {
         // Instruments nobody listens to cost nothing: no tag list, no clock arithmetic.
         if (frames.Enabled)
@@ -73,6 +75,11 @@ public sealed class GatewayStats
         if (bytes.Enabled)
         {
             bytes.Add(byteCount);
+        }
+
+        if (wireBytes.Enabled)
+        {
+            wireBytes.Add(wireByteCount);
         }
 
         if (sendDuration.Enabled)

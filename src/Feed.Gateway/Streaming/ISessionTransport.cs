@@ -19,6 +19,12 @@ internal interface ISessionTransport
     /// </summary>
     TimeSpan StallLimit => Timeout.InfiniteTimeSpan;
 
+    /// <summary>
+    /// Bytes the last <see cref="SendAsync"/> put on the wire for the message itself (compressed, where the
+    /// transport compresses), or -1 when that is the message's own length.
+    /// </summary>
+    int LastWireBytes => -1;
+
     /// <summary>Sends one protocol message (one UTF-8 JSON object) of the given type.</summary>
     ValueTask SendAsync(ReadOnlyMemory<byte> message, string type, CancellationToken cancellationToken);
 

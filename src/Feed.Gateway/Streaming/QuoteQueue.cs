@@ -3,7 +3,8 @@ using MarketStream.Contracts;
 namespace MarketStream.Gateway.Streaming;
 
 /// <summary>A quote on its way to one client, with what the protocol says about its history for that client.</summary>
-internal readonly record struct OutgoingQuote(Quote Quote, int Conflated, int Dropped);
+/// <summary>A quote to send, with this client's counts and <paramref name="Baseline"/>: the last quote of the symbol the client was sent before it (for the <c>delta</c> extension), null if none.</summary>
+internal readonly record struct OutgoingQuote(Quote Quote, int Conflated, int Dropped, Quote? Baseline = null);
 
 internal enum AddResult
 {

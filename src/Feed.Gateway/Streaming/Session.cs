@@ -37,18 +37,20 @@ internal sealed class Session : IDisposable
         Entitlements? entitlements = null,
         DateTimeOffset? expiresAt = null,
         string? epoch = null,
-        FeedState feed = default)
+        FeedState feed = default,
+        bool delta = false)
     {
         Id = Guid.NewGuid().ToString("N");
         sender = new SessionSender(Id, transport, options, stats, time, logger, throttleMs, scheduler.Assign());
         subscriptions = new SessionSubscriptions(index, stats, options.QueueCapacity, policy, sender);
         sender.Attach(subscriptions);
+        sender.Delta = delta;
         requests = new SessionRequests(Id, subscriptions, sender, state, options, entitlements ?? Entitlements.All, time, logger);
 
         // hello is the first message on every connection.
         lock (subscriptions.Gate)
         {
-            sender.EnqueueLocked("hello", w => ServerMessages.Hello(w, Id, throttleMs, policy, options.HeartbeatMs, ServerMessages.UnixMicros(time.GetUtcNow()), epoch));
+            sender.EnqueueLocked("hello", w => ServerMessages.Hello(w, Id, throttleMs, policy, options.HeartbeatMs, ServerMessages.UnixMicros(time.GetUtcNow()), epoch, delta));
 
             // Connecting while the feed is stale: said right after hello, so what the snapshot shows is not taken for live.
             if (feed.IsStale)

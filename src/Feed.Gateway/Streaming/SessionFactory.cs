@@ -20,6 +20,6 @@ internal sealed class SessionFactory(
 {
     private readonly ILogger logger = loggerFactory.CreateLogger<Session>();
 
-    public Session Create(ISessionTransport transport, int throttleMs, DeliveryPolicy policy, ConnectionIdentity identity) =>
-        new(transport, state, index, options.Value, stats, time, logger, throttleMs, policy, scheduler, identity.Entitlements, identity.ExpiresAt, epoch.Value, freshness?.State ?? default);
+    public Session Create(ISessionTransport transport, int throttleMs, DeliveryPolicy policy, ConnectionIdentity identity, bool delta = false) =>
+        new(transport, state, index, options.Value, stats, time, logger, throttleMs, policy, scheduler, identity.Entitlements, identity.ExpiresAt, epoch.Value, freshness?.State ?? default, delta);
 }

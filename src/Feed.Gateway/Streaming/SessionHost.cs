@@ -21,9 +21,10 @@ internal sealed partial class SessionHost(SessionFactory sessions, SessionRegist
         int throttleMs,
         DeliveryPolicy policy,
         ConnectionIdentity identity,
-        Func<Session, Task> receive)
+        Func<Session, Task> receive,
+        bool delta = false)
     {
-        using var session = sessions.Create(transport, throttleMs, policy, identity);
+        using var session = sessions.Create(transport, throttleMs, policy, identity, delta);
         var run = Task.CompletedTask;
         try
         {

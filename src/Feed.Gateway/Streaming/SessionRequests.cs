@@ -179,8 +179,10 @@ internal sealed partial class SessionRequests(
                 subscriptions.ChangePolicy(newPolicy);
             }
 
+            sender.Delta = request.Delta ?? sender.Delta;
             var (t, p) = (sender.ThrottleMs, subscriptions.Policy);
-            sender.EnqueueLocked("configured", w => ServerMessages.Configured(w, request.Id, t, p));
+            bool? d = request.Delta is not null || sender.Delta ? sender.Delta : null;
+            sender.EnqueueLocked("configured", w => ServerMessages.Configured(w, request.Id, t, p, d));
         }
 
         sender.Wake();

@@ -107,6 +107,16 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
         }
     }
 
+    /// <summary>
+    /// The <c>delta</c> extension: quotes in <c>updates</c> carry only the fields that changed since the client's
+    /// last quote of the symbol. Under the session's gate; a batch is written in the mode it was taken in, so a
+    /// frame taken before <c>configured</c> is queued keeps the old mode and goes out before it.
+    /// </summary>
+    public bool Delta { get; set; }
+
+    // The mode of the batch being written (set with the batch, under the gate).
+    private bool batchDelta;
+
     /// <summary>The close code, once closing. Under the session's gate.</summary>
     public int? CloseCode => closing ? closeCode : null;
 
@@ -457,6 +467,7 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
     private int TakeOrPark()
     {
         batch ??= [];
+        batchDelta = Delta;
         var conflatedTicks = subscriptions.TakePending(batch);
         if (batch.Count > 0)
         {
@@ -498,7 +509,15 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
                 frameBuffer.Write(","u8);
             }
 
-            QuoteWriter.WriteSpliced(frameBuffer, item.Quote, item.Conflated, item.Dropped);
+            if (batchDelta && item.Baseline is { } baseline)
+            {
+                QuoteWriter.WriteDelta(frameBuffer, item.Quote, baseline, item.Conflated, item.Dropped);
+            }
+            else
+            {
+                QuoteWriter.WriteSpliced(frameBuffer, item.Quote, item.Conflated, item.Dropped);
+            }
+
             oldestTs = Math.Min(oldestTs, item.Quote.Ts);
         }
 
@@ -525,7 +544,8 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
         }
 
         lastSentAt = time.GetTimestamp();
-        stats.FrameSent(sendType, sendBytes, time.GetElapsedTime(sendStarted, lastSentAt));
+        var wire = transport.LastWireBytes;
+        stats.FrameSent(sendType, sendBytes, wire >= 0 ? wire : sendBytes, time.GetElapsedTime(sendStarted, lastSentAt));
         if (sendQuotes >= 0)
         {
             frameBuffer.Release();

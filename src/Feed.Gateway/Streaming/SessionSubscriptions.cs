@@ -127,6 +127,7 @@ internal sealed class SessionSubscriptions(
         if (state.TryGet(symbol, out var quote))
         {
             slot.SeenVersion = slot.Accounted = slot.QueuedVersion = quote.Version;
+            slot.Sent = quote;
             return quote;
         }
 
@@ -347,7 +348,8 @@ internal sealed class SessionSubscriptions(
             {
                 if (!slot.Removed && quote.Version > slot.SeenVersion)
                 {
-                    b.Add(new OutgoingQuote(quote, conflated, slot.Dropped));
+                    b.Add(new OutgoingQuote(quote, conflated, slot.Dropped, slot.Sent));
+                    slot.Sent = quote;
                     slot.Accounted += 1 + conflated + slot.Dropped;
                     slot.Dropped = 0;
                     slot.SeenVersion = quote.Version;
@@ -370,7 +372,8 @@ internal sealed class SessionSubscriptions(
             }
 
             var conflated = Conflated(slot, quote);
-            batch.Add(new OutgoingQuote(quote, conflated, slot.Dropped));
+            batch.Add(new OutgoingQuote(quote, conflated, slot.Dropped, slot.Sent));
+            slot.Sent = quote;
             conflatedTicks += conflated;
             slot.Dropped = 0;
             slot.SeenVersion = slot.Accounted = quote.Version;

@@ -33,7 +33,7 @@ internal sealed class SseEndpoint(
         }
 
         var query = ConnectSettings.Query(context);
-        if (!ConnectSettings.TryRead(query, options, out var throttleMs, out var policy, out var problem))
+        if (!ConnectSettings.TryRead(query, options, out var throttleMs, out var policy, out var delta, out var problem))
         {
             await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, problem!).ConfigureAwait(false);
             return;

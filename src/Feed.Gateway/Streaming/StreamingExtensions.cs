@@ -27,6 +27,7 @@ public static class StreamingExtensions
             .Validate(o => o.CloseTimeoutMs is >= 100 and <= 60_000, "Feed:Gateway:CloseTimeoutMs must be between 100 and 60000.")
             .Validate(o => o.HandshakeTimeoutMs is >= 1_000 and <= 120_000, "Feed:Gateway:HandshakeTimeoutMs must be between 1000 and 120000.")
             .Validate(o => o.FrameTimeoutMs is >= 100 and <= 120_000, "Feed:Gateway:FrameTimeoutMs must be between 100 and 120000.")
+            .Validate(o => o.CompressionLevel is >= 1 and <= 9, "Feed:Gateway:CompressionLevel must be between 1 and 9.")
             .ValidateOnStart();
 
         // The host must wait for the whole drain: the drain window, then each client's close handshake.

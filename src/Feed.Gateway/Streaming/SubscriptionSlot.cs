@@ -31,6 +31,12 @@ internal sealed class SubscriptionSlot(SessionSubscriptions owner, SymbolFeed fe
     /// </summary>
     internal long Accounted;
 
+    /// <summary>
+    /// The last quote of this symbol the client was sent (its snapshot, then each update in wire order): what a
+    /// quote under the <c>delta</c> extension is written against. Under the session lock.
+    /// </summary>
+    internal Quote? Sent;
+
     /// <summary>Version of the newest quote of this symbol put in the session's queue. Under the session lock.</summary>
     internal long QueuedVersion;
 

@@ -41,6 +41,15 @@ internal sealed partial class WebSocketConnection : ISessionTransport
 
     private static readonly byte[] PingFrame = [0x80 | Ping, 0];
 
+    /// <summary>RSV1 of a message's first frame: the message is compressed (RFC 7692 section 6).</summary>
+    private const byte Compressed = 0x40;
+
+    /// <summary>
+    /// Messages shorter than this go out uncompressed (RSV1 clear, as RFC 7692 allows per message): a heartbeat or
+    /// a reply gains a few bytes at best, and an idle connection then never needs a deflater at all.
+    /// </summary>
+    internal const int MinCompressBytes = 128;
+
     private readonly HttpContext context;
     private readonly Stream stream;
     private readonly GatewayOptions options;
@@ -49,6 +58,11 @@ internal sealed partial class WebSocketConnection : ISessionTransport
     private readonly long pingInterval;
     private readonly long pongTimeout;
     private readonly SocketOutput? direct;
+
+    // permessage-deflate, when negotiated: the sender's compressor, and whether client messages may be compressed.
+    private readonly MessageDeflater? deflater;
+    private readonly bool inflates;
+    private int lastWireBytes = -1;
 
     // Set by the receive loop, taken by the sender: the payload of the latest ping, owed a pong.
     private byte[]? pongOwed;
@@ -61,8 +75,14 @@ internal sealed partial class WebSocketConnection : ISessionTransport
     private int closeSent;
     private volatile bool closeReceived;
 
-    public WebSocketConnection(HttpContext context, Stream stream, GatewayOptions options, TimeProvider time, ILogger logger)
+    public WebSocketConnection(HttpContext context, Stream stream, GatewayOptions options, TimeProvider time, ILogger logger, PerMessageDeflate? compression = null)
     {
+        if (compression is not null)
+        {
+            deflater = new MessageDeflater(options.CompressionLevel, compression.ServerNoContextTakeover);
+            inflates = true;
+        }
+
         this.context = context;
         this.stream = stream;
         this.options = options;
@@ -86,12 +106,39 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         ? TimeSpan.FromMilliseconds(options.KeepAliveIntervalMs + options.KeepAliveTimeoutMs)
         : Timeout.InfiniteTimeSpan;
 
-    public ValueTask SendAsync(ReadOnlyMemory<byte> message, string type, CancellationToken cancellationToken) =>
-        SendFrameAsync(Text, message);
+    /// <summary>Whether this connection negotiated permessage-deflate.</summary>
+    internal bool Compresses => deflater is not null;
+
+    public int LastWireBytes => lastWireBytes;
+
+    public ValueTask SendAsync(ReadOnlyMemory<byte> message, string type, CancellationToken cancellationToken)
+    {
+        if (deflater is null || message.Length < MinCompressBytes)
+        {
+            lastWireBytes = message.Length;
+            return SendFrameAsync(Text, message);
+        }
+
+        // Compressed into the deflater's buffer, which stays untouched until the next message: the sender sends
+        // one message at a time and waits for each.
+        var compressed = deflater.Compress(message.Span, MaxHeader, time.GetTimestamp());
+        var length = compressed.Count - MaxHeader;
+        lastWireBytes = length;
+        var header = HeaderSize(length);
+        WriteHeader(compressed.AsSpan(MaxHeader - header, header), Text, length, compressed: true);
+        return Write(compressed.AsMemory(MaxHeader - header, header + length));
+    }
 
     public bool ControlDue(long timestamp, out TimeSpan untilNext)
     {
         untilNext = Timeout.InfiniteTimeSpan;
+
+        // The sender's turns (heartbeats at the latest) are where an idle connection lets its deflater go.
+        if (deflater is { Active: true } && time.GetElapsedTime(deflater.LastUsed, timestamp) >= MessageDeflater.IdleRelease)
+        {
+            deflater.Release();
+        }
+
         if (Volatile.Read(ref pongOwed) is not null)
         {
             return true;
@@ -155,6 +202,9 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         {
             return ValueTask.CompletedTask;
         }
+
+        // The sender's last call: no data frame follows, and the compressor's memory goes back now.
+        deflater?.Release();
 
         if (closeCode == CloseCodes.Abnormal)
         {
@@ -242,9 +292,9 @@ internal sealed partial class WebSocketConnection : ISessionTransport
 
     internal static int HeaderSize(int length) => length <= 125 ? 2 : length <= ushort.MaxValue ? 4 : 10;
 
-    internal static void WriteHeader(Span<byte> header, byte opcode, int length)
+    internal static void WriteHeader(Span<byte> header, byte opcode, int length, bool compressed = false)
     {
-        header[0] = (byte)(0x80 | opcode);
+        header[0] = (byte)(0x80 | (compressed ? Compressed : 0) | opcode);
         if (length <= 125)
         {
             header[1] = (byte)length;
@@ -295,6 +345,7 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         private byte[]? message;
         private int messageLength;
         private byte messageOpcode;
+        private bool messageCompressed;
 
         // After the session decided to close: frames are only read for the client's close frame, and the
         // payload of a data frame is skipped as it arrives, never buffered.
@@ -419,7 +470,9 @@ internal sealed partial class WebSocketConnection : ISessionTransport
 
             if (!discarding)
             {
-                var problem = reserved != 0 ? "reserved bits set without an extension that defines them"
+                // RSV1 marks a compressed message, on its first frame only, where permessage-deflate was agreed.
+                var compressedStart = reserved == Compressed && connection.inflates && opcode is Text or Binary;
+                var problem = reserved != 0 && !compressedStart ? "reserved bits set without an extension that defines them"
                     : !masked ? "client frames must be masked"
                     : opcode is > Binary and < Close or > Pong ? $"unknown opcode {opcode}"
                     : control && (!fin || length > 125) ? "control frames must be whole and at most 125 bytes"
@@ -457,7 +510,7 @@ internal sealed partial class WebSocketConnection : ISessionTransport
             }
 
             start += header + (int)length;
-            return control ? OnControl(opcode, payload) : OnData(opcode, fin, payload);
+            return control ? OnControl(opcode, payload) : OnData(opcode, fin, reserved == Compressed, payload);
         }
 
         private Outcome OnControl(byte opcode, Span<byte> payload)
@@ -497,18 +550,19 @@ internal sealed partial class WebSocketConnection : ISessionTransport
             }
         }
 
-        private Outcome OnData(byte opcode, bool fin, Span<byte> payload)
+        private Outcome OnData(byte opcode, bool fin, bool compressed, Span<byte> payload)
         {
             if (opcode != Continuation && fin)
             {
                 // The common case, a request in one frame: handled from the receive buffer, no copy.
-                return Deliver(opcode, payload);
+                return Deliver(opcode, compressed, payload);
             }
 
             if (opcode != Continuation)
             {
                 message = ArrayPool<byte>.Shared.Rent(Limit);
                 messageOpcode = opcode;
+                messageCompressed = compressed;
                 messageLength = 0;
             }
 
@@ -521,10 +575,46 @@ internal sealed partial class WebSocketConnection : ISessionTransport
 
             var assembled = message!;
             message = null;
-            var outcome = Deliver(messageOpcode, assembled.AsSpan(0, messageLength));
+            var outcome = Deliver(messageOpcode, messageCompressed, assembled.AsSpan(0, messageLength));
             ArrayPool<byte>.Shared.Return(assembled);
             messageLength = 0;
             return outcome;
+        }
+
+        private Outcome Deliver(byte opcode, bool compressed, ReadOnlySpan<byte> body)
+        {
+            if (!compressed)
+            {
+                return Deliver(opcode, body);
+            }
+
+            // Inflated whole, at most to the frame limit: a small message that inflates to megabytes is refused
+            // like a big frame, without the memory.
+            byte[]? inflated;
+            int length;
+            bool tooBig;
+            try
+            {
+                inflated = PerMessageDeflate.Inflate(body, Limit, out length, out tooBig);
+            }
+            catch (InvalidDataException)
+            {
+                return Fail(CloseCodes.InvalidPayloadData, "compressed message is not valid deflate data");
+            }
+
+            if (inflated is null)
+            {
+                return Fail(CloseCodes.MessageTooBig, $"message inflates to more than {Limit} bytes");
+            }
+
+            try
+            {
+                return Deliver(opcode, inflated.AsSpan(0, length));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(inflated);
+            }
         }
 
         private Outcome Deliver(byte opcode, ReadOnlySpan<byte> body)

@@ -39,7 +39,7 @@ internal sealed class WebSocketEndpoint(
             return;
         }
 
-        if (!ConnectSettings.TryRead(ConnectSettings.Query(context), options, out var throttleMs, out var policy, out var problem))
+        if (!ConnectSettings.TryRead(ConnectSettings.Query(context), options, out var throttleMs, out var policy, out var delta, out var problem))
         {
             await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, problem!).ConfigureAwait(false);
             return;
@@ -75,9 +75,10 @@ internal sealed class WebSocketEndpoint(
 
         try
         {
-            var stream = await WebSocketHandshake.AcceptAsync(context, subProtocol).ConfigureAwait(false);
-            var connection = new WebSocketConnection(context, stream, options, time, logger);
-            await host.RunAsync(connection, throttleMs, policy, identity, Receive).ConfigureAwait(false);
+            var compression = options.Compression ? PerMessageDeflate.Negotiate(context.Request.Headers.SecWebSocketExtensions) : null;
+            var stream = await WebSocketHandshake.AcceptAsync(context, subProtocol, compression?.Response).ConfigureAwait(false);
+            var connection = new WebSocketConnection(context, stream, options, time, logger, compression);
+            await host.RunAsync(connection, throttleMs, policy, identity, Receive, delta).ConfigureAwait(false);
         }
         finally
         {
@@ -112,7 +113,7 @@ internal sealed class WebSocketEndpoint(
     }
 }
 
-/// <summary>The connect-time settings of the query string: <c>/ws?throttleMs=250&amp;policy=conflate</c>.</summary>
+/// <summary>The connect-time settings of the query string: <c>/ws?throttleMs=250&amp;policy=conflate&amp;delta=true</c>.</summary>
 internal static class ConnectSettings
 {
     /// <summary>
@@ -122,10 +123,12 @@ internal static class ConnectSettings
     public static IQueryCollection Query(HttpContext context) =>
         new QueryCollection(QueryHelpers.ParseQuery(context.Request.QueryString.Value));
 
-    public static bool TryRead(IQueryCollection query, GatewayOptions options, out int throttleMs, out DeliveryPolicy policy, out string? problem)
+    /// <param name="delta">The <c>delta</c> extension: quotes in <c>updates</c> carry only the fields that changed (<c>delta=true</c>).</param>
+    public static bool TryRead(IQueryCollection query, GatewayOptions options, out int throttleMs, out DeliveryPolicy policy, out bool delta, out string? problem)
     {
         throttleMs = options.ThrottleMs;
         policy = options.DefaultPolicy;
+        delta = false;
         problem = null;
         if (query.TryGetValue("throttleMs", out var t))
         {
@@ -140,6 +143,12 @@ internal static class ConnectSettings
         if (query.TryGetValue("policy", out var p) && !DeliveryPolicies.TryParse(p, out policy))
         {
             problem = $"policy must be one of: {DeliveryPolicies.Names}";
+            return false;
+        }
+
+        if (query.TryGetValue("delta", out var d) && !bool.TryParse(d, out delta))
+        {
+            problem = "delta must be true or false";
             return false;
         }
 

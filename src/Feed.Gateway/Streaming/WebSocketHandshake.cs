@@ -53,8 +53,11 @@ internal static class WebSocketHandshake
         return protocols;
     }
 
-    /// <summary>Answers 101 Switching Protocols, selecting <paramref name="subProtocol"/> if any, and returns the connection's stream.</summary>
-    public static Task<Stream> AcceptAsync(HttpContext context, string? subProtocol)
+    /// <summary>
+    /// Answers 101 Switching Protocols, selecting <paramref name="subProtocol"/> and the <paramref name="extensions"/>
+    /// agreed (<c>Sec-WebSocket-Extensions</c>) if any, and returns the connection's stream.
+    /// </summary>
+    public static Task<Stream> AcceptAsync(HttpContext context, string? subProtocol, string? extensions = null)
     {
         var headers = context.Response.Headers;
         headers.Upgrade = "websocket";
@@ -62,6 +65,11 @@ internal static class WebSocketHandshake
         if (subProtocol is not null)
         {
             headers.SecWebSocketProtocol = subProtocol;
+        }
+
+        if (extensions is not null)
+        {
+            headers.SecWebSocketExtensions = extensions;
         }
 
         // Kestrel sets the status and the Connection header, and writes the answer.

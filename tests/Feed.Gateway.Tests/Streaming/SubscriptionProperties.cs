@@ -128,7 +128,7 @@ public class SubscriptionProperties
         public void Frame(List<OutgoingQuote> quotes, Func<string, long> merged, Func<string> history)
         {
             Assert.Equal(quotes.Count, quotes.Select(q => q.Quote.Symbol).Distinct().Count() + quotes.GroupBy(q => q.Quote.Symbol).Sum(g => g.Count() - 1));
-            foreach (var (quote, conflated, dropped) in quotes)
+            foreach (var (quote, conflated, dropped, _) in quotes)
             {
                 // Never a symbol not subscribed, never before its snapshot, seq strictly increasing; conflated counts
                 // exactly the ticks between two quotes that were neither sent nor dropped, and no tick is told twice.
