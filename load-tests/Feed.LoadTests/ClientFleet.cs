@@ -28,6 +28,9 @@ internal sealed class ClientFleet : IAsyncDisposable
     private long slowCloses;
     private int nextSource;
 
+    /// <summary>Whether each client offers permessage-deflate (the runtime's defaults, as a browser's).</summary>
+    public bool Deflate { get; init; }
+
     public ClientFleet(Uri endpoint, int sourceAddresses)
     {
         Endpoint = endpoint;

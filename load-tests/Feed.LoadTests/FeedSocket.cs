@@ -26,6 +26,10 @@ internal sealed class FeedSocket : IDisposable
         buffer = ArrayPool<byte>.Shared.Rent(initialBuffer);
         socket.Options.AddSubProtocol("marketstream.v1");
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        if (fleet.Deflate)
+        {
+            socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
+        }
     }
 
     public int Index { get; }

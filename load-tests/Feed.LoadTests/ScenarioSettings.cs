@@ -54,6 +54,12 @@ internal sealed record ScenarioSettings
 
     public double TimeLimitSeconds { get; init; } = 240;
 
+    /// <summary>Streaming scenarios: the clients offer permessage-deflate (as browsers do), so the gateway compresses.</summary>
+    public bool Deflate { get; init; }
+
+    /// <summary>Streaming scenarios: the clients ask for changed-fields-only quotes (<c>delta=true</c>).</summary>
+    public bool Delta { get; init; }
+
     /// <summary>rolling: gateway replicas behind nginx.</summary>
     public int Replicas { get; init; } = 3;
 
@@ -116,6 +122,13 @@ internal sealed record ScenarioSettings
         _ => throw new ArgumentException($"unknown scenario '{scenario}'; one of: {string.Join(", ", Names)}"),
     };
 
+    private static bool Switch(string key, string value) => value switch
+    {
+        "on" or "true" => true,
+        "off" or "false" => false,
+        _ => throw new ArgumentException($"--{key} takes on or off, not '{value}'"),
+    };
+
     /// <summary>Applies <c>--name value</c> overrides from the command line.</summary>
     public ScenarioSettings With(IReadOnlyDictionary<string, string> o)
     {
@@ -151,6 +164,8 @@ internal sealed record ScenarioSettings
                 "brokers" => s with { Brokers = I() },
                 "drain" => s with { DrainSeconds = I() },
                 "outage" => s with { OutageSeconds = D() },
+                "deflate" => s with { Deflate = Switch(key, value) },
+                "delta" => s with { Delta = Switch(key, value) },
                 _ => throw new ArgumentException($"unknown option --{key}"),
             };
         }

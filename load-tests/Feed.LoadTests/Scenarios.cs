@@ -220,7 +220,7 @@ internal static class Scenarios
         string PolicyOf(int i) => IsSlow(i) && (i / slowEvery) % 2 == 1 ? "disconnect" : s.Policy;
 
         using var probe = new BrokerProbe(topology.Bootstrap);
-        await using var fleet = new ClientFleet(gateway.Endpoints.WebSocket, s.SourceAddresses);
+        await using var fleet = new ClientFleet(gateway.Endpoints.WebSocket, s.SourceAddresses) { Deflate = s.Deflate };
         await using var sampler = new Sampler(gateway, topology.Simulator!, fleet, report, TimeSpan.FromSeconds(s.SampleSeconds));
         sampler.Phase = "ramp";
         log.WriteLine($"  ramp: {s.Clients:N0} clients x {s.SymbolsPerClient} symbols over {s.RampSeconds:0} s");
@@ -228,7 +228,7 @@ internal static class Scenarios
             s.Clients,
             i => s.WatchlistOf(i, universe),
             IsSlow,
-            i => $"?throttleMs={s.ThrottleMs.ToString(CultureInfo.InvariantCulture)}&policy={PolicyOf(i)}",
+            i => $"?throttleMs={s.ThrottleMs.ToString(CultureInfo.InvariantCulture)}&policy={PolicyOf(i)}{(s.Delta ? "&delta=true" : string.Empty)}",
             TimeSpan.FromSeconds(s.RampSeconds),
             s.ConnectConcurrency,
             16 * 1024,
@@ -263,6 +263,10 @@ internal static class Scenarios
         if (window.GatewayCpuPct is { } cpu)
         {
             report.Add("gateway CPU", Math.Round(cpu, 1), "% of one core");
+            if (window.Quotes > 0)
+            {
+                report.Add("gateway CPU per million quotes delivered", Math.Round(cpu / 100 / (window.Quotes / window.Seconds) * 1e6, 3), "core-s");
+            }
         }
 
         report.Add("harness CPU (clients)", Math.Round(window.HarnessCpuPct, 1), "% of one core");
@@ -519,6 +523,15 @@ internal static class Scenarios
         foreach (var gen in new[] { "gen0", "gen1", "gen2" })
         {
             report.Add($"gateway {gen} GCs in the window", Delta("dotnet_gc_collections_total", $"\"{gen}\""), "");
+        }
+
+        // Bytes per quote as the gateway counted them over the window: every message's payload (replies and heartbeats
+        // included, a sliver next to updates), as written and as it went on the wire after permessage-deflate.
+        var quotesSent = Delta("marketstream_gateway_quotes_sent_total");
+        if (quotesSent > 0 && after.Has("marketstream_gateway_wire_bytes_sent_bytes_total"))
+        {
+            report.Add("payload bytes per quote sent", Math.Round(Delta("marketstream_gateway_bytes_sent_bytes_total") / quotesSent, 1), "B");
+            report.Add("wire bytes per quote sent (after permessage-deflate)", Math.Round(Delta("marketstream_gateway_wire_bytes_sent_bytes_total") / quotesSent, 1), "B");
         }
 
         report.Add("gateway GC pause time", Math.Round(100 * Delta("dotnet_gc_pause_time_seconds_total") / seconds, 2), "% of the window");

@@ -19,6 +19,9 @@ public sealed partial class FeedClient
             try
             {
                 connection = await FeedConnection.OpenAsync(BuildUri(), options, time, cancellationToken).ConfigureAwait(false);
+
+                // What the server wrote deltas against is per connection: a new one starts from its snapshots.
+                received.Clear();
             }
             catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException or TimeoutException or JsonException
                                            or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
@@ -173,6 +176,11 @@ public sealed partial class FeedClient
             if (policy is { } p)
             {
                 query = Append(query, "policy=" + p.Name());
+            }
+
+            if (options.Delta)
+            {
+                query = Append(query, "delta=true");
             }
         }
 

@@ -60,9 +60,19 @@ public sealed partial class FeedClient
             return;
         }
 
-        foreach (var update in quotes)
+        foreach (var sent in quotes)
         {
             Counters.QuoteReceived();
+
+            // The server writes a delta against the last quote of the symbol it sent on this connection, whether
+            // or not the filter below lets that one through; a snapshot (and any complete quote) simply replaces it.
+            var update = sent;
+            if (!isSnapshot && received.TryGetValue(sent.Symbol, out var before))
+            {
+                update = sent with { Quote = before.Apply(sent.Quote) };
+            }
+
+            received[sent.Symbol] = update.Quote;
             bool subscribed;
             lock (gate)
             {

@@ -24,6 +24,10 @@ public sealed partial class FeedClient : IAsyncDisposable
     private readonly QuoteBuffer buffer;
     private readonly SequenceFilter sequences = new();
 
+    // The last quote of each symbol this connection received, complete: what the next delta applies to. Only the
+    // receive loop touches it.
+    private readonly Dictionary<string, Quote> received = new(StringComparer.Ordinal);
+
     // The epoch of the stream the last seq values came from; under the gate.
     private string? streamEpoch;
     private readonly PendingRequests requests = new();

@@ -27,6 +27,19 @@ public sealed class FeedClientOptions
     /// </summary>
     public DeliveryPolicy? Policy { get; set; }
 
+    /// <summary>
+    /// Asks the server for changed-fields-only quotes (<c>delta=true</c>, the protocol's <c>delta</c> extension)
+    /// and applies them, so every <see cref="QuoteUpdate.Quote"/> read is still the symbol's whole state. Defaults
+    /// to true: fewer bytes, the same quotes.
+    /// </summary>
+    public bool Delta { get; set; } = true;
+
+    /// <summary>
+    /// Offers <c>permessage-deflate</c> (RFC 7692) on connect; the server compresses what it sends when it agrees.
+    /// Defaults to true. <see cref="ConfigureWebSocket"/> runs after and may change or clear it.
+    /// </summary>
+    public bool Compression { get; set; } = true;
+
     /// <summary>Wait before the first reconnect attempt. Defaults to 250 ms; 1 ms to <see cref="MaxBackoff"/>.</summary>
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(250);
 

@@ -43,6 +43,12 @@ internal sealed class FeedConnection : IDisposable
     {
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol(ServerMessages.Protocol);
+        if (options.Compression)
+        {
+            // The server answers with client_no_context_takeover; the defaults otherwise (32 KiB windows).
+            socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
+        }
+
         options.ConfigureWebSocket?.Invoke(socket.Options);
         var connection = new FeedConnection(socket, options, time);
         using var timeout = new CancellationTokenSource(options.ConnectTimeout, time);

@@ -73,6 +73,11 @@ export interface MarketStreamClientOptions {
   throttleMs?: number;
   /** What happens when this client receives less than the market produces; the gateway's default (conflate) when left out. */
   policy?: Policy;
+  /**
+   * Ask for changed-fields-only quotes (the protocol's `delta` extension, `delta=true`) and apply them, so every
+   * `quote` event still carries the symbol's whole quote. Default true.
+   */
+  delta?: boolean;
   /** 'auto' (WebSocket, falling back to SSE when upgrades are blocked), 'ws' or 'sse'. */
   transport?: 'auto' | 'ws' | 'sse';
   /** A token (or a function returning the current one) when the gateway has authentication on. */
@@ -121,7 +126,7 @@ export declare class MarketStreamClient extends EventTarget {
   /** Resolves with the `subscribed` reply once the snapshot has been delivered; rejects with a FeedRequestError subclass. */
   subscribe(symbols: string | string[]): Promise<ServerMessage>;
   unsubscribe(symbols: string | string[]): Promise<ServerMessage>;
-  configure(settings: { throttleMs?: number; policy?: Policy }): Promise<ServerMessage>;
+  configure(settings: { throttleMs?: number; policy?: Policy; delta?: boolean }): Promise<ServerMessage>;
   /** Quotes from now on, until the client is closed or the loop breaks. */
   quotes(): AsyncIterableIterator<QuoteEventDetail>;
   close(): void;

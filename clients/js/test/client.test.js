@@ -133,3 +133,64 @@ test('requests the gateway refuses reject with typed errors, and a token limits 
     await gateway.stop();
   }
 });
+
+test('deltas (the default) are laid over the last quote of the connection, before the seq filter', () => {
+  // Over SSE, so that hello needs no socket to resubscribe on: the messages are handed in directly.
+  const client = new MarketStreamClient({ url: 'http://127.0.0.1:1', transport: 'sse', EventSource: class {} });
+  const seen = record(client);
+  client.wanted.add('AAPL');
+  client.onServerMessage({ type: 'hello', heartbeatMs: 5000, delta: true });
+  client.onServerMessage({ type: 'snapshot', quotes: [{ symbol: 'AAPL', seq: 10, bid: 1.10, ask: 1.2, ts: 1, venue: 'XNAS' }] });
+  client.onServerMessage({ type: 'updates', quotes: [{ symbol: 'AAPL', seq: 12, bid: 1.11, ts: 2, conflated: 1 }] });
+  client.onServerMessage({ type: 'updates', quotes: [{ symbol: 'AAPL', seq: 13, last: 1.15, lastSize: 5, ts: 3 }] });
+  assert.deepEqual(seen.quotes.map((q) => q.quote), [
+    { symbol: 'AAPL', seq: 10, bid: 1.10, ask: 1.2, ts: 1, venue: 'XNAS' },
+    { symbol: 'AAPL', seq: 12, bid: 1.11, ask: 1.2, ts: 2, venue: 'XNAS', conflated: 1 },
+    { symbol: 'AAPL', seq: 13, bid: 1.11, ask: 1.2, ts: 3, venue: 'XNAS', last: 1.15, lastSize: 5 },
+  ]);
+
+  // Another connection to a replica that is behind: its snapshot is filtered out (seq 11 < 13), but its next delta
+  // is written against that snapshot, and must be laid over it, not over what the reader last saw.
+  client.onServerMessage({ type: 'hello', heartbeatMs: 5000, delta: true });
+  client.onServerMessage({ type: 'snapshot', quotes: [{ symbol: 'AAPL', seq: 11, bid: 1.05, ask: 1.3, ts: 2, venue: 'ARCX' }] });
+  client.onServerMessage({ type: 'updates', quotes: [{ symbol: 'AAPL', seq: 14, ask: 1.31, ts: 4 }] });
+  assert.equal(seen.quotes.length, 4);
+  assert.deepEqual(seen.quotes[3].quote, { symbol: 'AAPL', seq: 14, bid: 1.05, ask: 1.31, ts: 4, venue: 'ARCX' });
+  client.close();
+});
+
+test('over a real gateway, deltas travel compressed and every quote event is whole', { timeout: 120_000 }, async () => {
+  const gateway = await startGateway({ bootstrap: broker.bootstrap });
+  const client = new MarketStreamClient({ url: gateway.url, WebSocket, throttleMs: 0 });
+  // A bare socket asking for the same, to see what the wire carries.
+  const raw = new WebSocket(`${gateway.url.replace('http', 'ws')}/ws?throttleMs=0&delta=true`, 'marketstream.v1');
+  const wire = [];
+  raw.on('message', (data) => wire.push(JSON.parse(data.toString())));
+  const opened = new Promise((resolve, reject) => { raw.once('open', resolve); raw.once('error', reject); });
+  try {
+    const seen = record(client);
+    await client.subscribe(['AAPL', 'MSFT']);
+    await opened;
+    assert.match(raw.extensions, /permessage-deflate/);
+    raw.send(JSON.stringify({ op: 'subscribe', id: 1, symbols: ['AAPL', 'MSFT'] }));
+    await seen.until((qs) => qs.filter((q) => !q.snapshot).length >= 40, 'forty updates');
+    await waitFor(() => wire.filter((m) => m.type === 'updates').length >= 20, 'twenty raw updates frames');
+
+    const fields = ['bid', 'ask', 'bidSize', 'askSize', 'last', 'lastSize', 'venue'];
+    assert.equal(wire.find((m) => m.type === 'hello').delta, true);
+    const partial = wire.filter((m) => m.type === 'updates').flatMap((m) => m.quotes).filter((q) => fields.some((f) => !(f in q)));
+    assert.ok(partial.length > 0, 'no update on the wire left a field out');
+    // A quote is the symbol's whole state: it never lacks a field an earlier quote of the symbol had.
+    const known = new Map();
+    for (const q of seen.quotes) {
+      for (const f of known.get(q.symbol) ?? []) assert.ok(f in q.quote, `${q.symbol} seq ${q.quote.seq} lacks ${f}`);
+      known.set(q.symbol, fields.filter((f) => f in q.quote));
+    }
+    assert.ok([...known.values()].some((k) => k.length === fields.length), 'no quote with every field');
+    assertSeqIncreasing(seen.quotes);
+  } finally {
+    raw.close();
+    client.close();
+    await gateway.stop();
+  }
+});

@@ -39,11 +39,15 @@ internal sealed class SubscriptionCore : ISessionSignals, IDisposable
     void ISessionSignals.OnOverflowLocked() => Overflows++;
 
     /// <summary>A tick merged at the symbol's next offset and fanned out, as the writer does.</summary>
-    public Quote Tick(string symbol, decimal bid)
+    public Quote Tick(string symbol, decimal bid) => Tick(new Tick { Symbol = symbol, Ts = 1, Bid = bid });
+
+    /// <summary>A tick with any fields, merged at the symbol's next offset (its ts set from the offset) and fanned out.</summary>
+    public Quote Tick(Tick fields)
     {
+        var symbol = fields.Symbol;
         var offset = offsets.GetValueOrDefault(symbol);
         offsets[symbol] = offset + 1;
-        var tick = new Tick { Symbol = symbol, Ts = 1_000 + offset, Bid = bid };
+        var tick = new Tick { Symbol = symbol, Ts = 1_000 + offset, Bid = fields.Bid, Ask = fields.Ask, Last = fields.Last, BidSize = fields.BidSize, AskSize = fields.AskSize, LastSize = fields.LastSize, Venue = fields.Venue };
         var quote = State.Apply(new TickEnvelope(tick, 0, offset, default))!;
         Index.Publish(quote);
         return quote;

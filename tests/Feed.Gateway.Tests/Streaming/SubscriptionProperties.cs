@@ -5,7 +5,10 @@ namespace MarketStream.Gateway.Tests.Streaming;
 
 /// <summary>
 /// For random interleavings of ticks, subscribes, unsubscribes, policy changes and sends (a seeded generator:
-/// each seed is one reproducible case), the stream one client receives is exactly what PROTOCOL.md promises.
+/// each seed is one reproducible case), the stream one client receives is exactly what PROTOCOL.md promises;
+/// and under the <c>delta</c> extension, the snapshot and the changed-fields quotes written against each quote's
+/// baseline rebuild every quote exactly (ticks carry random subsets of the fields, so fields go from absent to
+/// present, and prices change scale).
 /// </summary>
 public class SubscriptionProperties
 {
@@ -45,7 +48,7 @@ public class SubscriptionProperties
             var roll = random.Next(100 - 20 + sendPercent);
             if (roll < 60)
             {
-                core.Tick(symbol, 1m + step);
+                core.Tick(RandomTick(random, symbol, step));
                 log.Add($"tick {symbol}");
             }
             else if (roll < 70)
@@ -108,6 +111,31 @@ public class SubscriptionProperties
         }
     }
 
+    /// <summary>A tick with at least one price and any subset of the other fields; prices sometimes end in a zero (scale matters).</summary>
+    private static Tick RandomTick(Random random, string symbol, int step)
+    {
+        decimal? Price() => random.Next(3) switch
+        {
+            0 => null,
+            1 => 100m + (step % 7) + 0.5m,
+            _ => decimal.Parse($"{100 + (step % 5)}.{random.Next(0, 3) * 10:00}", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        long? Size() => random.Next(3) == 0 ? null : random.Next(1, 4) * 100;
+        var bid = Price() ?? 99.5m;
+        return new Tick
+        {
+            Symbol = symbol,
+            Ts = 1,
+            Bid = bid,
+            Ask = Price(),
+            Last = Price(),
+            BidSize = Size(),
+            AskSize = Size(),
+            LastSize = Size(),
+            Venue = random.Next(4) switch { 0 => null, 1 => "XNAS", 2 => "ARCX", _ => "XNYS" },
+        };
+    }
+
     /// <summary>What one client has seen, checked as each message arrives.</summary>
     private sealed class ClientView
     {
@@ -121,15 +149,47 @@ public class SubscriptionProperties
 
         public long Accounted(string symbol) => last.TryGetValue(symbol, out var l) ? l.Accounted : 0;
 
-        public void Snapshot(string symbol, Quote? quote) => last[symbol] = quote is null ? (0, 0) : (quote.Seq, quote.Version);
+        // Per symbol: the quote rebuilt from the snapshot and the delta-encoded quotes, as a delta client holds it.
+        private readonly Dictionary<string, Quote?> held = new(StringComparer.Ordinal);
 
-        public void Unsubscribed(string symbol) => last.Remove(symbol);
+        public void Snapshot(string symbol, Quote? quote)
+        {
+            last[symbol] = quote is null ? (0, 0) : (quote.Seq, quote.Version);
+            held[symbol] = quote;
+        }
+
+        public void Unsubscribed(string symbol)
+        {
+            last.Remove(symbol);
+            held.Remove(symbol);
+        }
 
         public void Frame(List<OutgoingQuote> quotes, Func<string, long> merged, Func<string> history)
         {
             Assert.Equal(quotes.Count, quotes.Select(q => q.Quote.Symbol).Distinct().Count() + quotes.GroupBy(q => q.Quote.Symbol).Sum(g => g.Count() - 1));
-            foreach (var (quote, conflated, dropped, _) in quotes)
+            foreach (var (quote, conflated, dropped, baseline) in quotes)
             {
+                // The quote as the wire carries it under delta (against the baseline the session recorded, or
+                // whole without one), read back and laid over what this client holds: it must be the quote.
+                Assert.True(Equals(baseline, held.GetValueOrDefault(quote.Symbol)), $"{quote.Symbol}: the session's baseline is not the client's last quote; {history()}");
+                var wire = new System.Buffers.ArrayBufferWriter<byte>();
+                if (baseline is not null)
+                {
+                    QuoteWriter.WriteDelta(wire, quote, baseline, conflated, dropped);
+                }
+                else
+                {
+                    QuoteWriter.WriteSpliced(wire, quote, conflated, dropped);
+                }
+
+                var reader = new System.Text.Json.Utf8JsonReader(wire.WrittenSpan);
+                reader.Read();
+                var received = QuoteReader.Read(ref reader, out var readConflated, out var readDropped);
+                var rebuilt = baseline is null ? received : baseline.Apply(received);
+                Assert.True(rebuilt == quote, $"{quote.Symbol}: rebuilt {rebuilt}, sent {quote}; {history()}");
+                Assert.Equal((conflated, dropped), (readConflated, readDropped));
+                held[quote.Symbol] = rebuilt;
+
                 // Never a symbol not subscribed, never before its snapshot, seq strictly increasing; conflated counts
                 // exactly the ticks between two quotes that were neither sent nor dropped, and no tick is told twice.
                 Assert.True(last.TryGetValue(quote.Symbol, out var before), $"{quote.Symbol} after its unsubscribe; {history()}");

@@ -101,6 +101,8 @@ const conn = new MarketStreamClient({
   url: location.origin,
   throttleMs: settings.throttleMs,
   policy: settings.policy,
+  // Changed-fields-only quotes: the client lays each over the last, so rows always hold the whole quote.
+  delta: true,
   transport: requestedTransport(),
   accessToken,
 });

@@ -64,6 +64,7 @@ const SYMBOL = /^[A-Z0-9][A-Z0-9._:\/-]{0,31}$/;
 const defaults = Object.freeze({
   throttleMs: undefined,
   policy: undefined,
+  delta: true,
   transport: 'auto',
   backoffBaseMs: 250,
   backoffMaxMs: 10_000,
@@ -94,8 +95,11 @@ export class MarketStreamClient extends EventTarget {
     this.transport = this.forced === 'sse' || !this.WebSocketImpl ? TRANSPORT_SSE : TRANSPORT_WS;
     this.throttleMs = this.options.throttleMs;
     this.policy = this.options.policy;
+    this.delta = this.options.delta !== false;
     this.wanted = new Set();
     this.lastSeq = new Map();
+    // The last quote of each symbol this connection received, whole: what a delta (changed fields only) applies to.
+    this.received = new Map();
     this.epoch = null;
     this.heartbeatMs = 5_000;
     this.state = 'idle';
@@ -174,9 +178,10 @@ export class MarketStreamClient extends EventTarget {
   }
 
   /** Changes throttle and/or policy for this and later connections; resolves with the server's `configured`. */
-  async configure({ throttleMs, policy } = {}) {
+  async configure({ throttleMs, policy, delta } = {}) {
     if (throttleMs !== undefined) this.throttleMs = throttleMs;
     if (policy !== undefined) this.policy = policy;
+    if (delta !== undefined) this.delta = Boolean(delta);
     if (this.transport === TRANSPORT_SSE) {
       if (!this.start()) this.reopenSse();
       return { type: 'configured', throttleMs: this.throttleMs, policy: 'conflate' };
@@ -185,6 +190,7 @@ export class MarketStreamClient extends EventTarget {
     const request = { op: 'configure' };
     if (throttleMs !== undefined) request.throttleMs = throttleMs;
     if (policy !== undefined) request.policy = policy;
+    if (delta !== undefined) request.delta = Boolean(delta);
     return this.request(request, 'configured');
   }
 
@@ -291,6 +297,7 @@ export class MarketStreamClient extends EventTarget {
   streamUrl(path) {
     const url = new URL(path, this.base);
     if (this.throttleMs !== undefined) url.searchParams.set('throttleMs', String(this.throttleMs));
+    if (this.delta) url.searchParams.set('delta', 'true');
     return url;
   }
 
@@ -444,7 +451,7 @@ export class MarketStreamClient extends EventTarget {
         break;
       case 'snapshot':
       case 'updates':
-        for (const quote of msg.quotes ?? []) this.deliver(quote, msg.type === 'snapshot');
+        for (const quote of msg.quotes ?? []) this.deliver(this.whole(quote, msg.type === 'snapshot'), msg.type === 'snapshot');
         break;
       case 'status':
         this.emit('feed', { stale: msg.feed === 'stale', since: msg.since ?? null });
@@ -452,6 +459,7 @@ export class MarketStreamClient extends EventTarget {
       case 'configured':
         this.throttleMs = msg.throttleMs ?? this.throttleMs;
         this.policy = msg.policy ?? this.policy;
+        if (typeof msg.delta === 'boolean') this.delta = msg.delta;
         break;
       case 'error':
         // A symbol the gateway will never serve is no longer wanted, or every reconnect would ask for it again.
@@ -469,6 +477,8 @@ export class MarketStreamClient extends EventTarget {
 
   onHello(msg) {
     this.helloSeen = true;
+    // A new connection: the server writes deltas against what it sent on this one, starting with its snapshots.
+    this.received.clear();
     clearTimeout(this.connectTimer);
     if (Number.isFinite(msg.heartbeatMs) && msg.heartbeatMs > 0) this.heartbeatMs = msg.heartbeatMs;
     if (msg.epoch !== undefined && msg.epoch !== this.epoch) {
@@ -518,6 +528,22 @@ export class MarketStreamClient extends EventTarget {
     } else {
       entry.resolve(msg);
     }
+  }
+
+  /**
+   * The symbol's whole quote: a snapshot (or any quote of a connection that did not ask for deltas) is whole
+   * already; a delta carries symbol, seq, ts and the fields that changed, laid over the last quote this connection
+   * received, whether or not the seq filter let that one through. conflated and dropped belong to one message only.
+   */
+  whole(quote, snapshot) {
+    const { conflated, dropped, ...fields } = quote;
+    const prev = snapshot ? undefined : this.received.get(quote.symbol);
+    const state = prev ? { ...prev, ...fields } : fields;
+    this.received.set(quote.symbol, state);
+    const out = { ...state };
+    if (conflated !== undefined) out.conflated = conflated;
+    if (dropped !== undefined) out.dropped = dropped;
+    return out;
   }
 
   deliver(quote, snapshot) {
