@@ -430,15 +430,15 @@ internal static class Scenarios
         await Task.Delay(TimeSpan.FromSeconds(s.Quick ? 0.5 : 3), ct).ConfigureAwait(false);
         var rssIdle = gateway.Usage()?.RssBytes;
 
-        await using var fleet = new ClientFleet(gateway.Endpoints.WebSocket, s.SourceAddresses);
+        await using var fleet = new ClientFleet(gateway.Endpoints.WebSocket, s.SourceAddresses) { Deflate = s.Deflate };
         await using var sampler = new Sampler(gateway, topology.Simulator!, fleet, report, TimeSpan.FromSeconds(s.SampleSeconds));
         sampler.Phase = "ramp";
-        log.WriteLine($"  ramp: {s.Clients:N0} idle subscribed connections over {s.RampSeconds:0} s");
+        log.WriteLine($"  ramp: {s.Clients:N0} idle subscribed connections over {s.RampSeconds:0} s{(s.Deflate ? ", offering permessage-deflate" : string.Empty)}");
         var connectRate = await fleet.ConnectAsync(
             s.Clients,
             i => [$"IDLE{i % 100:D2}"],
             _ => false,
-            _ => "?throttleMs=100&policy=conflate",
+            _ => s.Delta ? "?throttleMs=100&policy=conflate&delta=true" : "?throttleMs=100&policy=conflate",
             TimeSpan.FromSeconds(s.RampSeconds),
             s.ConnectConcurrency,
             1024,

@@ -17,6 +17,13 @@ public sealed record Quote
 
     private FieldValues values;
 
+    // Changed-fields bodies of this quote against earlier quotes of its symbol (the delta extension), written once
+    // and shared by every client that had the same earlier quote: under a throttle most clients of a symbol were
+    // sent the same one. Keyed by the earlier quote's seq and version, never by reference, so a quote does not keep
+    // its predecessors alive.
+    private DeltaBody?[]? deltaBodies;
+    private int nextDeltaSlot;
+
     public Quote()
     {
     }
@@ -78,6 +85,36 @@ public sealed record Quote
         var body = QuoteWriter.Body(this);
         return Interlocked.CompareExchange(ref utf8Body, body, null) ?? body;
     }
+
+    /// <summary>
+    /// The quote as the <c>delta</c> extension writes it against <paramref name="baseline"/> (only the fields written
+    /// differently), without its closing brace, as <see cref="Utf8Body"/>. Written on first use for each baseline,
+    /// then shared; a few baselines are remembered.
+    /// </summary>
+    public ReadOnlySpan<byte> Utf8DeltaBody(Quote baseline)
+    {
+        ArgumentNullException.ThrowIfNull(baseline);
+        var cache = Volatile.Read(ref deltaBodies);
+        if (cache is null)
+        {
+            cache = Interlocked.CompareExchange(ref deltaBodies, new DeltaBody?[4], null) ?? deltaBodies!;
+        }
+
+        foreach (var entry in cache)
+        {
+            if (entry is not null && entry.Seq == baseline.Seq && entry.Version == baseline.Version)
+            {
+                return entry.Body;
+            }
+        }
+
+        var body = QuoteWriter.DeltaBody(this, baseline);
+        var slot = (int)((uint)Interlocked.Increment(ref nextDeltaSlot) % (uint)cache.Length);
+        Volatile.Write(ref cache[slot], new DeltaBody(baseline.Seq, baseline.Version, body));
+        return body;
+    }
+
+    private sealed record DeltaBody(long Seq, long Version, byte[] Body);
 
     public bool Equals(Quote? other) =>
         other is not null && Symbol == other.Symbol && Seq == other.Seq && Ts == other.Ts && SameFields(other.values);

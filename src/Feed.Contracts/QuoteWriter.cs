@@ -21,12 +21,20 @@ public static class QuoteWriter
     /// </summary>
     public static void WriteDelta(IBufferWriter<byte> output, Quote quote, Quote baseline, int conflated, int dropped)
     {
-        ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(baseline);
-        var writer = deltaWriter ??= new Utf8JsonWriter(output, ServerMessages.WriterOptions);
-        writer.Reset(output);
-        WriteObject(writer, quote, baseline, conflated, dropped);
+        ArgumentNullException.ThrowIfNull(quote);
+        Splice(output, quote.Utf8DeltaBody(baseline), conflated, dropped);
+    }
+
+    /// <summary>The delta object without its closing brace, for <see cref="Quote.Utf8DeltaBody"/>.</summary>
+    internal static byte[] DeltaBody(Quote quote, Quote baseline)
+    {
+        var buffer = scratch ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        var writer = scratchWriter ??= new Utf8JsonWriter(buffer, ServerMessages.WriterOptions);
+        writer.Reset(buffer);
+        WriteObject(writer, quote, baseline, 0, 0);
         writer.Flush();
+        return buffer.WrittenSpan[..^1].ToArray();
     }
 
     private static void WriteObject(Utf8JsonWriter writer, Quote quote, Quote? baseline, int conflated, int dropped)
@@ -106,9 +114,13 @@ public static class QuoteWriter
     /// </summary>
     public static void WriteSpliced(IBufferWriter<byte> output, Quote quote, int conflated, int dropped)
     {
-        ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(quote);
-        var body = quote.Utf8Body;
+        Splice(output, quote.Utf8Body, conflated, dropped);
+    }
+
+    private static void Splice(IBufferWriter<byte> output, ReadOnlySpan<byte> body, int conflated, int dropped)
+    {
+        ArgumentNullException.ThrowIfNull(output);
         var span = output.GetSpan(body.Length + 40);
         body.CopyTo(span);
         var n = body.Length;
@@ -138,7 +150,4 @@ public static class QuoteWriter
 
     [ThreadStatic]
     private static Utf8JsonWriter? scratchWriter;
-
-    [ThreadStatic]
-    private static Utf8JsonWriter? deltaWriter;
 }

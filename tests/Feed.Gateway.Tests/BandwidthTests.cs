@@ -19,12 +19,12 @@ public class BandwidthTests
     private const string Offer = "Sec-WebSocket-Protocol: marketstream.v1\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
 
     [Theory]
-    [InlineData("permessage-deflate", "permessage-deflate; client_no_context_takeover")]
-    [InlineData("permessage-deflate; client_max_window_bits", "permessage-deflate; client_no_context_takeover")]
-    [InlineData("permessage-deflate; client_max_window_bits=10; server_max_window_bits=15", "permessage-deflate; client_no_context_takeover")]
+    [InlineData("permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
+    [InlineData("permessage-deflate; client_max_window_bits", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
+    [InlineData("permessage-deflate; client_max_window_bits=10; server_max_window_bits=15", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
     [InlineData("permessage-deflate; server_no_context_takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
-    [InlineData("x-webkit-deflate-frame, permessage-deflate", "permessage-deflate; client_no_context_takeover")]
-    [InlineData("permessage-deflate; server_max_window_bits=10, permessage-deflate", "permessage-deflate; client_no_context_takeover")]
+    [InlineData("x-webkit-deflate-frame, permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
+    [InlineData("permessage-deflate; server_max_window_bits=10, permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
     [InlineData("permessage-deflate; server_max_window_bits=10", null)]
     [InlineData("permessage-deflate; client_max_window_bits=16", null)]
     [InlineData("permessage-deflate; server_no_context_takeover; server_no_context_takeover", null)]
@@ -32,7 +32,25 @@ public class BandwidthTests
     [InlineData("x-webkit-deflate-frame", null)]
     public void Negotiation_accepts_the_first_offer_it_can_honour(string offered, string? answer)
     {
-        Assert.Equal(answer, PerMessageDeflate.Negotiate(offered)?.Response);
+        Assert.Equal(answer, PerMessageDeflate.Negotiate(offered) is null ? null : PerMessageDeflate.Response);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(6)]
+    [InlineData(9)]
+    public void Both_compressors_write_messages_that_inflate_alone_to_the_message(int level)
+    {
+        var message = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 60).Select(i => $"{{\"symbol\":\"S{i % 7}\",\"seq\":{1000 + i},\"bid\":{100 + i}.25}},")));
+        var native = MessageCompressor.Compress(message, 10, level, out var end);
+        Assert.Equal(message, InflateAlone(native[10..end]));
+        Assert.True(end - 10 < message.Length / 3, $"{end - 10} bytes for {message.Length}");
+
+        // The fallback where the runtime's zlib entry points are missing: the same format.
+        var managed = new byte[message.Length + 100];
+        var length = MessageCompressor.Managed(message, managed, 10, level);
+        Assert.Equal(message, InflateAlone(managed[10..(10 + length)]));
+        System.Buffers.ArrayPool<byte>.Shared.Return(native);
     }
 
     [Fact]
@@ -44,7 +62,7 @@ public class BandwidthTests
             o.DangerousDeflateOptions = new WebSocketDeflateOptions();
             o.CollectHttpResponseDetails = true;
         });
-        Assert.Equal("permessage-deflate; client_no_context_takeover", client.Socket is ClientWebSocket s ? s.HttpResponseHeaders?["Sec-WebSocket-Extensions"].Single() : null);
+        Assert.Equal(PerMessageDeflate.Response, client.Socket is ClientWebSocket s ? s.HttpResponseHeaders?["Sec-WebSocket-Extensions"].Single() : null);
         await client.ReceiveUntilAsync("hello");
 
         // The client compresses its own messages now: the gateway inflates them.
@@ -62,16 +80,17 @@ public class BandwidthTests
     }
 
     [Fact]
-    public async Task Compressed_frames_carry_RSV1_and_inflate_with_the_context_kept_to_the_protocol_messages()
+    public async Task Compressed_frames_carry_RSV1_and_inflate_each_on_its_own_to_the_protocol_messages()
     {
         await using var gateway = await GatewayHost.StartAsync(("Feed:Simulator:Symbols", "AAPL,MSFT,EURUSD"), ("Feed:Simulator:TicksPerSecond", 600));
         await using var client = await RawWebSocket.ConnectAsync(gateway.Address, extraHeaders: Offer);
-        Assert.Contains("Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n", client.ResponseHead, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains($"Sec-WebSocket-Extensions: {PerMessageDeflate.Response}\r\n", client.ResponseHead, StringComparison.OrdinalIgnoreCase);
 
         // A compressed request (RSV1 on its only frame) is inflated and answered.
         await client.SendFrameAsync(Text, Deflate("""{"op":"subscribe","id":1,"symbols":["AAPL","MSFT","EURUSD"]}"""), reserved: Rsv1);
 
-        // One inflater over the whole stream, as a client's: later messages refer back to earlier ones.
+        // Under server_no_context_takeover every message inflates on its own; one inflater over the whole stream (a
+        // client that keeps its window anyway) must read them too.
         using var inflater = new StreamInflater();
         var types = new List<string>();
         long wire = 0, inflated = 0;
@@ -82,6 +101,11 @@ public class BandwidthTests
             Assert.Equal(Text, frame.Opcode);
             var compressed = frame.Reserved == Rsv1;
             var payload = compressed ? inflater.Inflate(frame.Payload) : frame.Payload;
+            if (compressed)
+            {
+                Assert.Equal(payload, InflateAlone(frame.Payload));
+            }
+
             Assert.True(compressed || payload.Length < WebSocketConnection.MinCompressBytes, $"a {payload.Length}-byte message went out uncompressed");
             var message = JsonDocument.Parse(payload).RootElement;
             types.Add(message.GetProperty("type").GetString()!);
@@ -93,7 +117,8 @@ public class BandwidthTests
         }
 
         Assert.Equal(["hello", "subscribed", "snapshot"], types.Take(3));
-        Assert.True(wire * 2 < inflated, $"{wire} bytes on the wire for {inflated} bytes of messages");
+        // Frames of one to three quotes, each compressed alone: a modest gain, but a real one.
+        Assert.True(wire * 4 < inflated * 3, $"{wire} bytes on the wire for {inflated} bytes of messages");
     }
 
     [Fact]
@@ -109,6 +134,46 @@ public class BandwidthTests
             Assert.Equal(0, frame.Reserved);
             Assert.Equal(Text, frame.Opcode);
             JsonDocument.Parse(frame.Payload).Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_v1_client_that_asks_for_nothing_gets_hello_and_whole_quotes_written_exactly_as_v1_writes_them()
+    {
+        await using var gateway = await GatewayHost.StartAsync(("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 400));
+        await using var client = await RawWebSocket.ConnectAsync(gateway.Address);
+        var hello = await client.ReadFrameAsync();
+        Assert.DoesNotContain("delta", hello.Text, StringComparison.Ordinal);
+        await client.SendTextAsync("""{"op":"subscribe","id":1,"symbols":["AAPL","MSFT"]}""");
+        var updates = 0;
+        while (updates < 10)
+        {
+            var frame = await client.ReadFrameAsync();
+            Assert.Equal(0, frame.Reserved);
+            if (!frame.Text.StartsWith("""{"type":"updates","quotes":[""", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            // Every quote, read back and written again by the v1 writer (every field, v1's order), is the same bytes.
+            var expected = new StringBuilder("""{"type":"updates","quotes":[""");
+            var reader = new Utf8JsonReader(frame.Payload);
+            for (var token = 0; token < 5; token++)
+            {
+                // {, "type", "updates", "quotes", [
+                reader.Read();
+            }
+
+            var first = true;
+            while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+            {
+                var quote = QuoteReader.Read(ref reader, out var conflated, out var dropped);
+                expected.Append(first ? string.Empty : ",").Append(V1(quote, conflated, dropped));
+                first = false;
+            }
+
+            Assert.Equal(expected.Append("]}").ToString(), frame.Text);
+            updates++;
         }
     }
 
@@ -220,6 +285,17 @@ public class BandwidthTests
         Assert.Contains("delta must be true or false", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    private static string V1(Quote quote, int conflated, int dropped)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, ServerMessages.WriterOptions))
+        {
+            QuoteWriter.Write(writer, quote, conflated, dropped);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     /// <summary>Reads the client's quotes of DLT until <paramref name="lastSeq"/>; the fields held at the end (raw JSON text) and whether any quote left one out.</summary>
     private static async Task<(SortedDictionary<string, string> Fields, bool AnyPartial)> FollowAsync(ProtocolClient client, long lastSeq, bool applyDeltas)
     {
@@ -258,6 +334,14 @@ public class BandwidthTests
     /// <summary>A quote's fields as their JSON text (so 10.10 and 10.1 differ), without this client's counts.</summary>
     private static SortedDictionary<string, string> Fields(JsonElement quote) =>
         new(quote.EnumerateObject().Where(p => p.Name is not ("conflated" or "dropped")).ToDictionary(p => p.Name, p => p.Value.GetRawText()), StringComparer.Ordinal);
+
+    private static byte[] InflateAlone(byte[] payload)
+    {
+        using var inflater = new DeflateStream(new MemoryStream([.. payload, 0, 0, 0xFF, 0xFF]), CompressionMode.Decompress);
+        var output = new MemoryStream();
+        inflater.CopyTo(output);
+        return output.ToArray();
+    }
 
     /// <summary>A message as a client compresses it: raw deflate, sync-flushed, the 00 00 FF FF tail removed.</summary>
     private static byte[] Deflate(string text)

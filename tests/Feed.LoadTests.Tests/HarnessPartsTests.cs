@@ -43,6 +43,16 @@ public sealed class HarnessPartsTests
     }
 
     [Fact]
+    public void Deflate_and_delta_are_off_unless_switched_on_and_take_only_on_or_off()
+    {
+        var (plain, _) = LoadHarness.Parse(["fanout", "--quick"]);
+        Assert.False(plain.Deflate || plain.Delta);
+        var (both, _) = LoadHarness.Parse(["fanout", "--quick", "--deflate", "on", "--delta", "true"]);
+        Assert.True(both.Deflate && both.Delta);
+        Assert.Contains("on or off", Assert.Throws<ArgumentException>(() => LoadHarness.Parse(["fanout", "--deflate", "yes"])).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_scenario_has_a_full_and_a_quick_preset_bounded_in_time()
     {
         foreach (var name in ScenarioSettings.Names)

@@ -83,4 +83,34 @@ public sealed class QuickPresetTests(ITestOutputHelper output)
         Assert.True(File.Exists(Path.Combine(dir, "gateway.log")));
         Directory.Delete(dir, recursive: true);
     }
+
+    /// <summary>
+    /// Clients that offer permessage-deflate and ask for deltas: the gateway's own counters say what went on the
+    /// wire, compressed, against the payload it wrote.
+    /// </summary>
+    [Fact]
+    public async Task Quick_fanout_with_deflate_and_deltas_reports_wire_bytes_under_payload_bytes()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "marketstream-loadtests", $"deflate-{Guid.NewGuid():N}");
+        using var log = new StringWriter();
+        var (settings, _) = LoadHarness.Parse(["fanout", "--quick", "--deflate", "on", "--delta", "on"]);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(settings.TimeLimitSeconds));
+
+        RunReport report;
+        try
+        {
+            report = await LoadHarness.RunScenarioAsync(settings, dir, log, cts.Token).WaitAsync(TimeSpan.FromSeconds(settings.TimeLimitSeconds + 30));
+        }
+        finally
+        {
+            output.WriteLine(log.ToString());
+        }
+
+        Assert.True(report.ClientErrors == 0, $"client errors: {string.Join("; ", report.ErrorSamples)}");
+        Assert.True(report.Deliveries > 0, "nothing was delivered");
+        var payload = report.Get("payload bytes per quote sent");
+        var wire = report.Get("wire bytes per quote sent (after permessage-deflate)");
+        Assert.True(wire > 0 && wire < payload / 2, $"{wire} bytes per quote on the wire against {payload} written");
+        Directory.Delete(dir, recursive: true);
+    }
 }

@@ -86,15 +86,17 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// Whether WebSocket connections may negotiate <c>permessage-deflate</c> (RFC 7692) when the client offers it
-    /// (browsers and most libraries do). Defaults to true. Idle connections hold no compression state; each busy
-    /// one holds a deflater (about 230 KiB with this runtime's zlib) for as long as it keeps receiving compressed
-    /// messages and 2 s after. See the README's performance section for bytes and CPU per quote with it on and off.
+    /// (browsers and most libraries do). Defaults to true. Each message is compressed on its own
+    /// (<c>server_no_context_takeover</c>) by deflaters the sending threads share, so a connection holds no
+    /// compression memory, idle or busy: per-connection deflaters (about 230 KiB each) were tried and cost four
+    /// times the CPU at 1,000 busy clients, their memory never in cache. Figures: the README's performance section.
     /// </summary>
     public bool Compression { get; set; } = true;
 
     /// <summary>
-    /// The zlib level of permessage-deflate, 1 (fastest) to 9 (smallest). Defaults to 1: measured on quote streams,
-    /// higher levels cut bytes by a further third at three to six times the CPU (figures in the README).
+    /// The zlib level of permessage-deflate, 1 (fastest) to 9 (smallest). Defaults to 1. Measured on recorded quote
+    /// frames, each compressed alone: level 1 58 bytes per quote at 0.47 µs, level 2 43 at 1.1 µs, level 6 37 at
+    /// 1.6 µs (plain JSON: 166 bytes).
     /// </summary>
     public int CompressionLevel { get; set; } = 1;
 

@@ -59,9 +59,9 @@ internal sealed partial class WebSocketConnection : ISessionTransport
     private readonly long pongTimeout;
     private readonly SocketOutput? direct;
 
-    // permessage-deflate, when negotiated: the sender's compressor, and whether client messages may be compressed.
-    private readonly MessageDeflater? deflater;
-    private readonly bool inflates;
+    // permessage-deflate, when negotiated: server messages compressed at this level, client messages inflated.
+    private readonly int compressionLevel;
+    private readonly bool compresses;
     private int lastWireBytes = -1;
 
     // Set by the receive loop, taken by the sender: the payload of the latest ping, owed a pong.
@@ -79,8 +79,8 @@ internal sealed partial class WebSocketConnection : ISessionTransport
     {
         if (compression is not null)
         {
-            deflater = new MessageDeflater(options.CompressionLevel, compression.ServerNoContextTakeover);
-            inflates = true;
+            compresses = true;
+            compressionLevel = options.CompressionLevel;
         }
 
         this.context = context;
@@ -107,38 +107,55 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         : Timeout.InfiniteTimeSpan;
 
     /// <summary>Whether this connection negotiated permessage-deflate.</summary>
-    internal bool Compresses => deflater is not null;
+    internal bool Compresses => compresses;
 
     public int LastWireBytes => lastWireBytes;
 
     public ValueTask SendAsync(ReadOnlyMemory<byte> message, string type, CancellationToken cancellationToken)
     {
-        if (deflater is null || message.Length < MinCompressBytes)
+        if (!compresses || message.Length < MinCompressBytes)
         {
             lastWireBytes = message.Length;
             return SendFrameAsync(Text, message);
         }
 
-        // Compressed into the deflater's buffer, which stays untouched until the next message: the sender sends
-        // one message at a time and waits for each.
-        var compressed = deflater.Compress(message.Span, MaxHeader, time.GetTimestamp());
-        var length = compressed.Count - MaxHeader;
+        var compressed = MessageCompressor.Compress(message.Span, MaxHeader, compressionLevel, out var end);
+        var length = end - MaxHeader;
         lastWireBytes = length;
         var header = HeaderSize(length);
         WriteHeader(compressed.AsSpan(MaxHeader - header, header), Text, length, compressed: true);
-        return Write(compressed.AsMemory(MaxHeader - header, header + length));
+        var frame = compressed.AsMemory(MaxHeader - header, header + length);
+        if (direct is not null)
+        {
+            // The socket output has sent or copied the frame by the time it returns: the buffer is free at once.
+            var sent = direct.SendAsync(frame);
+            ArrayPool<byte>.Shared.Return(compressed);
+            return sent;
+        }
+
+        return WriteAndReturnAsync(frame, compressed);
+    }
+
+    private async ValueTask WriteAndReturnAsync(ReadOnlyMemory<byte> frame, byte[] buffer)
+    {
+        try
+        {
+            await stream.WriteAsync(frame).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     public bool ControlDue(long timestamp, out TimeSpan untilNext)
     {
         untilNext = Timeout.InfiniteTimeSpan;
+        return ControlDueCore(timestamp, ref untilNext);
+    }
 
-        // The sender's turns (heartbeats at the latest) are where an idle connection lets its deflater go.
-        if (deflater is { Active: true } && time.GetElapsedTime(deflater.LastUsed, timestamp) >= MessageDeflater.IdleRelease)
-        {
-            deflater.Release();
-        }
-
+    private bool ControlDueCore(long timestamp, ref TimeSpan untilNext)
+    {
         if (Volatile.Read(ref pongOwed) is not null)
         {
             return true;
@@ -202,9 +219,6 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         {
             return ValueTask.CompletedTask;
         }
-
-        // The sender's last call: no data frame follows, and the compressor's memory goes back now.
-        deflater?.Release();
 
         if (closeCode == CloseCodes.Abnormal)
         {
@@ -471,7 +485,7 @@ internal sealed partial class WebSocketConnection : ISessionTransport
             if (!discarding)
             {
                 // RSV1 marks a compressed message, on its first frame only, where permessage-deflate was agreed.
-                var compressedStart = reserved == Compressed && connection.inflates && opcode is Text or Binary;
+                var compressedStart = reserved == Compressed && connection.compresses && opcode is Text or Binary;
                 var problem = reserved != 0 && !compressedStart ? "reserved bits set without an extension that defines them"
                     : !masked ? "client frames must be masked"
                     : opcode is > Binary and < Close or > Pong ? $"unknown opcode {opcode}"
