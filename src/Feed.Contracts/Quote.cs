@@ -172,17 +172,5 @@ public sealed record Quote
         return new Quote { Symbol = Symbol, Seq = delta.Seq, Ts = delta.Ts, Values = Overlay(delta.values), Version = Version + 1 };
     }
 
-    private FieldValues Overlay(in FieldValues newer)
-    {
-        var merged = values;
-        for (var i = 0; i < QuoteFields.Count; i++)
-        {
-            if (newer[i].HasValue)
-            {
-                merged[i] = newer[i];
-            }
-        }
-
-        return merged;
-    }
+    private FieldValues Overlay(in FieldValues newer) => values.Overlay(newer);
 }

@@ -63,7 +63,7 @@ public static class QuoteWriter
     private static void WriteFields(Utf8JsonWriter writer, Quote quote, Quote? baseline, bool afterTs)
     {
         var values = quote.Values;
-        foreach (var field in QuoteFields.All)
+        foreach (var field in QuoteFields.Table)
         {
             if (field.AfterTs == afterTs && (baseline is null || !quote.SameField(baseline, field.Index)))
             {

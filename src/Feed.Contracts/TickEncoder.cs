@@ -17,7 +17,7 @@ public static class TickEncoder
         writer.WriteString("symbol"u8, tick.Symbol);
         writer.WriteNumber("ts"u8, tick.Ts);
         var values = tick.Values;
-        foreach (var field in QuoteFields.All)
+        foreach (var field in QuoteFields.Table)
         {
             QuoteWriter.WriteField(writer, field, values[field.Index]);
         }
