@@ -70,7 +70,12 @@ public class WireFuzzTests
     private static async Task<string> FuzzOneAsync(GatewayHost gateway, int seed)
     {
         var random = new Random(seed);
-        await using var client = await RawWebSocket.ConnectAsync(gateway.Address);
+
+        // Every other connection agrees permessage-deflate, so RSV1 and compressed payloads (mostly garbage) are fuzzed too.
+        var deflate = seed % 2 == 0;
+        await using var client = deflate
+            ? await RawWebSocket.ConnectAsync(gateway.Address, extraHeaders: "Sec-WebSocket-Protocol: marketstream.v1\r\nSec-WebSocket-Extensions: permessage-deflate\r\n")
+            : await RawWebSocket.ConnectAsync(gateway.Address);
         if (!client.ResponseHead.StartsWith("HTTP/1.1 101", StringComparison.Ordinal))
         {
             return $"seed {seed}: upgrade answered {client.ResponseHead.Split('\r')[0]}";
@@ -86,7 +91,8 @@ public class WireFuzzTests
                 while (closeCode is null)
                 {
                     var frame = await client.ReadFrameAsync(TimeSpan.FromSeconds(20));
-                    if (!frame.Fin || frame.Reserved != 0 || frame.Opcode is not (0x1 or 0x8 or 0x9 or 0xA))
+                    var compressed = deflate && frame.Reserved == 4 && frame.Opcode == 0x1;
+                    if (!frame.Fin || (frame.Reserved != 0 && !compressed) || frame.Opcode is not (0x1 or 0x8 or 0x9 or 0xA))
                     {
                         badFrame = $"fin {frame.Fin}, reserved {frame.Reserved}, opcode {frame.Opcode}";
                         return;
@@ -111,7 +117,7 @@ public class WireFuzzTests
             var stalled = false;
             for (var i = 0; i < frames && !stalled && !reader.IsCompleted; i++)
             {
-                var what = await SendRandomFrameAsync(client, random);
+                var what = await SendRandomFrameAsync(client, random, deflate);
                 sent.Add(what);
                 stalled = what.EndsWith("cut", StringComparison.Ordinal);
                 if (random.Next(4) == 0)
@@ -150,7 +156,7 @@ public class WireFuzzTests
     }
 
     /// <summary>Sends one random frame, sometimes malformed or cut short, and says what it was.</summary>
-    private static async Task<string> SendRandomFrameAsync(RawWebSocket client, Random random)
+    private static async Task<string> SendRandomFrameAsync(RawWebSocket client, Random random, bool deflate)
     {
         var opcode = random.Next(10) switch
         {
@@ -164,7 +170,7 @@ public class WireFuzzTests
         };
         var fin = random.Next(5) > 0;
         var masked = random.Next(12) > 0;
-        var reserved = random.Next(12) == 0 ? random.Next(1, 8) : 0;
+        var reserved = random.Next(12) == 0 ? random.Next(1, 8) : deflate && random.Next(4) == 0 ? 4 : 0;
         byte[] payload = random.Next(6) switch
         {
             0 => [],

@@ -8,7 +8,7 @@ namespace MarketStream.Gateway.Streaming;
 
 /// <summary>
 /// The <c>permessage-deflate</c> extension (RFC 7692) as this gateway runs it: the negotiation on the handshake,
-/// and the settings one connection agreed to.
+/// and the inflation of client messages.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -109,21 +109,29 @@ internal sealed record PerMessageDeflate
         var output = ArrayPool<byte>.Shared.Rent(limit + 1);
         length = 0;
         tooBig = false;
-        while (true)
+        try
         {
-            var read = inflater.Read(output, length, output.Length - length);
-            if (read == 0)
+            while (true)
             {
-                return output;
-            }
+                var read = inflater.Read(output, length, output.Length - length);
+                if (read == 0)
+                {
+                    return output;
+                }
 
-            length += read;
-            if (length > limit)
-            {
-                ArrayPool<byte>.Shared.Return(output);
-                tooBig = true;
-                return null;
+                length += read;
+                if (length > limit)
+                {
+                    ArrayPool<byte>.Shared.Return(output);
+                    tooBig = true;
+                    return null;
+                }
             }
+        }
+        catch (InvalidDataException)
+        {
+            ArrayPool<byte>.Shared.Return(output);
+            throw;
         }
     }
 }

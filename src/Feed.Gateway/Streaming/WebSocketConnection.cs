@@ -46,7 +46,7 @@ internal sealed partial class WebSocketConnection : ISessionTransport
 
     /// <summary>
     /// Messages shorter than this go out uncompressed (RSV1 clear, as RFC 7692 allows per message): a heartbeat or
-    /// a reply gains a few bytes at best, and an idle connection then never needs a deflater at all.
+    /// a short reply would gain a few bytes at best, for the cost of a compression.
     /// </summary>
     internal const int MinCompressBytes = 128;
 
@@ -151,11 +151,6 @@ internal sealed partial class WebSocketConnection : ISessionTransport
     public bool ControlDue(long timestamp, out TimeSpan untilNext)
     {
         untilNext = Timeout.InfiniteTimeSpan;
-        return ControlDueCore(timestamp, ref untilNext);
-    }
-
-    private bool ControlDueCore(long timestamp, ref TimeSpan untilNext)
-    {
         if (Volatile.Read(ref pongOwed) is not null)
         {
             return true;
