@@ -60,6 +60,9 @@ internal sealed record ScenarioSettings
     /// <summary>Streaming scenarios: the clients ask for changed-fields-only quotes (<c>delta=true</c>).</summary>
     public bool Delta { get; init; }
 
+    /// <summary>What <see cref="Delta"/> adds to a client's query string (after its other parameters).</summary>
+    public string DeltaQuery => Delta ? "&delta=true" : string.Empty;
+
     /// <summary>rolling: gateway replicas behind nginx.</summary>
     public int Replicas { get; init; } = 3;
 

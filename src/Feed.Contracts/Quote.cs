@@ -158,7 +158,7 @@ public sealed record Quote
     public Quote Merge(Tick tick, long seq)
     {
         ArgumentNullException.ThrowIfNull(tick);
-        return new Quote { Symbol = Symbol, Seq = seq, Ts = tick.Ts, Values = Overlay(tick.Values), Version = Version + 1 };
+        return new Quote { Symbol = Symbol, Seq = seq, Ts = tick.Ts, Values = values.Overlay(tick.Values), Version = Version + 1 };
     }
 
     /// <summary>
@@ -169,8 +169,6 @@ public sealed record Quote
     public Quote Apply(Quote delta)
     {
         ArgumentNullException.ThrowIfNull(delta);
-        return new Quote { Symbol = Symbol, Seq = delta.Seq, Ts = delta.Ts, Values = Overlay(delta.values), Version = Version + 1 };
+        return new Quote { Symbol = Symbol, Seq = delta.Seq, Ts = delta.Ts, Values = values.Overlay(delta.values), Version = Version + 1 };
     }
-
-    private FieldValues Overlay(in FieldValues newer) => values.Overlay(newer);
 }

@@ -18,20 +18,8 @@ public sealed class QuickPresetTests(ITestOutputHelper output)
     public async Task Quick_preset_writes_a_report_with_deliveries_and_no_client_errors(string scenario)
     {
         var dir = Path.Combine(Path.GetTempPath(), "marketstream-loadtests", $"{scenario}-{Guid.NewGuid():N}");
-        using var log = new StringWriter();
         var settings = ScenarioSettings.Preset(scenario, quick: true);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(settings.TimeLimitSeconds));
-
-        RunReport report;
-        try
-        {
-            report = await LoadHarness.RunScenarioAsync(settings, dir, log, cts.Token).WaitAsync(TimeSpan.FromSeconds(settings.TimeLimitSeconds + 30));
-        }
-        finally
-        {
-            // The harness's log, whatever happened: a run that throws is explained by what it did before.
-            output.WriteLine(log.ToString());
-        }
+        var report = await RunAsync(settings, dir);
 
         Assert.True(report.ClientErrors == 0, $"client errors: {string.Join("; ", report.ErrorSamples)}");
         Assert.True(report.Deliveries > 0, "nothing was delivered");
@@ -59,20 +47,8 @@ public sealed class QuickPresetTests(ITestOutputHelper output)
         var dll = Binaries.Gateway();
         var command = $"cd '{Path.GetDirectoryName(dll)}' && dotnet Feed.Gateway.dll --urls http://127.0.0.1:$PORT --Feed:Kafka:BootstrapServers=$BOOTSTRAP --Feed:Kafka:FetchWaitMaxMs=2 --Logging:LogLevel:Default=Warning";
         var dir = Path.Combine(Path.GetTempPath(), "marketstream-loadtests", $"command-{Guid.NewGuid():N}");
-        using var log = new StringWriter();
         var (settings, _) = LoadHarness.Parse(["fanout", "--quick", "--gateway-command", command]);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(settings.TimeLimitSeconds));
-
-        RunReport report;
-        try
-        {
-            report = await LoadHarness.RunScenarioAsync(settings, dir, log, cts.Token).WaitAsync(TimeSpan.FromSeconds(settings.TimeLimitSeconds + 30));
-        }
-        finally
-        {
-            // The harness's log, whatever happened: a run that throws is explained by what it did before.
-            output.WriteLine(log.ToString());
-        }
+        var report = await RunAsync(settings, dir);
 
         Assert.True(report.ClientErrors == 0, $"client errors: {string.Join("; ", report.ErrorSamples)}");
         Assert.True(report.Deliveries > 0, "nothing was delivered");
@@ -92,19 +68,8 @@ public sealed class QuickPresetTests(ITestOutputHelper output)
     public async Task Quick_fanout_with_deflate_and_deltas_reports_wire_bytes_under_payload_bytes()
     {
         var dir = Path.Combine(Path.GetTempPath(), "marketstream-loadtests", $"deflate-{Guid.NewGuid():N}");
-        using var log = new StringWriter();
         var (settings, _) = LoadHarness.Parse(["fanout", "--quick", "--deflate", "on", "--delta", "on"]);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(settings.TimeLimitSeconds));
-
-        RunReport report;
-        try
-        {
-            report = await LoadHarness.RunScenarioAsync(settings, dir, log, cts.Token).WaitAsync(TimeSpan.FromSeconds(settings.TimeLimitSeconds + 30));
-        }
-        finally
-        {
-            output.WriteLine(log.ToString());
-        }
+        var report = await RunAsync(settings, dir);
 
         Assert.True(report.ClientErrors == 0, $"client errors: {string.Join("; ", report.ErrorSamples)}");
         Assert.True(report.Deliveries > 0, "nothing was delivered");
@@ -112,5 +77,20 @@ public sealed class QuickPresetTests(ITestOutputHelper output)
         var wire = report.Get("wire bytes per quote sent (after permessage-deflate)");
         Assert.True(wire > 0 && wire < payload / 2, $"{wire} bytes per quote on the wire against {payload} written");
         Directory.Delete(dir, recursive: true);
+    }
+
+    /// <summary>Runs the scenario within its time limit, and writes the harness's log whatever happened: a run that throws is explained by what it did before.</summary>
+    private async Task<RunReport> RunAsync(ScenarioSettings settings, string dir)
+    {
+        using var log = new StringWriter();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(settings.TimeLimitSeconds));
+        try
+        {
+            return await LoadHarness.RunScenarioAsync(settings, dir, log, cts.Token).WaitAsync(TimeSpan.FromSeconds(settings.TimeLimitSeconds + 30));
+        }
+        finally
+        {
+            output.WriteLine(log.ToString());
+        }
     }
 }

@@ -120,11 +120,8 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         }
 
         var compressed = MessageCompressor.Compress(message.Span, MaxHeader, compressionLevel, out var end);
-        var length = end - MaxHeader;
-        lastWireBytes = length;
-        var header = HeaderSize(length);
-        WriteHeader(compressed.AsSpan(MaxHeader - header, header), Text, length, compressed: true);
-        var frame = compressed.AsMemory(MaxHeader - header, header + length);
+        lastWireBytes = end - MaxHeader;
+        var frame = Framed(Text, compressed.AsMemory(MaxHeader, end - MaxHeader), compressed: true);
         if (direct is not null)
         {
             // The socket output has sent or copied the frame by the time it returns: the buffer is free at once.
@@ -279,20 +276,23 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         }
     }
 
-    private ValueTask SendFrameAsync(byte opcode, ReadOnlyMemory<byte> payload)
+    private ValueTask SendFrameAsync(byte opcode, ReadOnlyMemory<byte> payload) => Write(Framed(opcode, payload));
+
+    /// <summary>The payload as one whole frame: its header written in the room the sender left in front of it, or a copy.</summary>
+    private static ReadOnlyMemory<byte> Framed(byte opcode, ReadOnlyMemory<byte> payload, bool compressed = false)
     {
         var header = HeaderSize(payload.Length);
         if (MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset >= header)
         {
             // The sender left room in front of the message: the header goes there.
-            WriteHeader(segment.Array.AsSpan(segment.Offset - header, header), opcode, payload.Length);
-            return Write(segment.Array.AsMemory(segment.Offset - header, header + payload.Length));
+            WriteHeader(segment.Array.AsSpan(segment.Offset - header, header), opcode, payload.Length, compressed);
+            return segment.Array.AsMemory(segment.Offset - header, header + payload.Length);
         }
 
         var frame = new byte[header + payload.Length];
-        WriteHeader(frame, opcode, payload.Length);
+        WriteHeader(frame, opcode, payload.Length, compressed);
         payload.Span.CopyTo(frame.AsSpan(header));
-        return Write(frame);
+        return frame;
     }
 
     /// <summary>Every frame leaves here: straight to the socket, or through Kestrel's stream (TLS, or the switch off).</summary>
