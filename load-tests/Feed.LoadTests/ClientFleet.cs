@@ -31,6 +31,9 @@ internal sealed class ClientFleet : IAsyncDisposable
     /// <summary>Whether each client offers permessage-deflate (the runtime's defaults, as a browser's).</summary>
     public bool Deflate { get; init; }
 
+    /// <summary>With <see cref="Deflate"/>: the clients ask for <c>server_no_context_takeover</c> (every message compressed alone).</summary>
+    public bool DeflatePerMessage { get; init; }
+
     public ClientFleet(Uri endpoint, int sourceAddresses)
     {
         Endpoint = endpoint;

@@ -28,7 +28,7 @@ internal sealed class FeedSocket : IDisposable
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
         if (fleet.Deflate)
         {
-            socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
+            socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions { ServerContextTakeover = !fleet.DeflatePerMessage };
         }
     }
 

@@ -20,11 +20,12 @@ public static class LoadHarness
         {
             log.WriteLine("usage: <scenario> [--quick] [--out DIR] [--clients N] [--symbols N] [--per-client N] [--rate N] [--throttle MS] [--policy P]");
             log.WriteLine("       [--ramp S] [--warmup S] [--duration S] [--slow-fraction F] [--slow-seconds S] [--ticks N] [--partitions N] [--heartbeat MS] [--sources N] [--time-limit S]");
-            log.WriteLine("       [--gateway-command CMD] [--target URL --bootstrap-servers HOST:PORT] [--compare CMD] [--deflate on|off] [--delta on|off]");
+            log.WriteLine("       [--gateway-command CMD] [--target URL --bootstrap-servers HOST:PORT] [--compare CMD] [--deflate on|off|per-message] [--delta on|off]");
             log.WriteLine("  --gateway-command CMD  measure the gateway CMD starts (/bin/sh -c, env BOOTSTRAP and PORT; ready on GET /healthz/ready) instead of MarketStream's");
             log.WriteLine("  --target URL           measure a gateway already running at URL (ws://host:port/ws or http://host:port/), producing into --bootstrap-servers");
             log.WriteLine("  --compare CMD          the same load against MarketStream's gateway, then CMD's, and a table of both with their ratios");
-            log.WriteLine("  --deflate on           the clients offer permessage-deflate (as browsers do); --delta on: they ask for changed-fields-only quotes");
+            log.WriteLine("  --deflate on           the clients offer permessage-deflate (as browsers do); per-message: with server_no_context_takeover");
+            log.WriteLine("  --delta on             the clients ask for changed-fields-only quotes");
             log.WriteLine($"scenarios: {string.Join(", ", ScenarioSettings.Names)}");
             return args.Length == 0 ? 2 : 0;
         }

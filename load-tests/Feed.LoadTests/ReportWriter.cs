@@ -188,11 +188,15 @@ internal static class ReportWriter
         "rolling" => $"{s.Clients:N0} clients (Feed.Client) x {s.SymbolsPerClient} of {s.Symbols} symbols through nginx to {s.Replicas} gateway replicas, {s.TicksPerSecond:N0} ticks/s into {s.Brokers} broker(s), throttleMs {s.ThrottleMs}, policy {s.Policy}, heartbeat every {s.HeartbeatMs} ms, from {s.SourceAddresses} loopback source address(es); ramp {s.RampSeconds:0} s, "
             + $"then phases: steady {s.WarmupSeconds:0} s, rolling restart (drain {s.DrainSeconds} s per replica), SIGKILL of one replica, broker outage {s.OutageSeconds:0} s; {s.DurationSeconds:0} s to settle after each.",
         "connections" => $"{s.Clients:N0} WebSocket connections, each subscribed to one symbol that never ticks, ramped over {s.RampSeconds:0} s from {s.SourceAddresses} loopback source address(es), settled {s.WarmupSeconds:0} s, held {s.DurationSeconds:0} s; heartbeat every {s.HeartbeatMs} ms.",
-        _ => $"{s.Clients:N0} clients x {s.SymbolsPerClient} of {s.Symbols} symbols, {s.TicksPerSecond:N0} ticks/s, throttleMs {s.ThrottleMs}, policy {s.Policy}; ramp {s.RampSeconds:0} s, warm-up {s.WarmupSeconds:0} s (not recorded), measured {s.DurationSeconds:0} s"
+        _ => $"{s.Clients:N0} clients x {s.SymbolsPerClient} of {s.Symbols} symbols, {s.TicksPerSecond:N0} ticks/s, throttleMs {s.ThrottleMs}, policy {s.Policy}{Compression(s)}; ramp {s.RampSeconds:0} s, warm-up {s.WarmupSeconds:0} s (not recorded), measured {s.DurationSeconds:0} s"
             + (s.SlowFraction > 0 ? $", then {s.SlowFraction:P0} of the clients stop reading for {s.SlowSeconds:0} s." : "."),
     };
 
     private static string Or(string value, string fallback) => value.Length > 0 ? value : fallback;
 
     internal static string Num(double v) => Math.Abs(v) >= 1000 ? v.ToString("N0", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static string Compression(ScenarioSettings s) =>
+        (s.Deflate ? s.DeflatePerMessage ? ", permessage-deflate offered with server_no_context_takeover" : ", permessage-deflate offered" : string.Empty)
+        + (s.Delta ? ", delta=true" : string.Empty);
 }

@@ -57,6 +57,9 @@ internal sealed record ScenarioSettings
     /// <summary>Streaming scenarios: the clients offer permessage-deflate (as browsers do), so the gateway compresses.</summary>
     public bool Deflate { get; init; }
 
+    /// <summary>With <see cref="Deflate"/>: the clients also ask for <c>server_no_context_takeover</c>, so every message is compressed alone.</summary>
+    public bool DeflatePerMessage { get; init; }
+
     /// <summary>Streaming scenarios: the clients ask for changed-fields-only quotes (<c>delta=true</c>).</summary>
     public bool Delta { get; init; }
 
@@ -167,7 +170,8 @@ internal sealed record ScenarioSettings
                 "brokers" => s with { Brokers = I() },
                 "drain" => s with { DrainSeconds = I() },
                 "outage" => s with { OutageSeconds = D() },
-                "deflate" => s with { Deflate = Switch(key, value) },
+                "deflate" when value == "per-message" => s with { Deflate = true, DeflatePerMessage = true },
+                "deflate" => s with { Deflate = Switch(key, value), DeflatePerMessage = false },
                 "delta" => s with { Delta = Switch(key, value) },
                 _ => throw new ArgumentException($"unknown option --{key}"),
             };

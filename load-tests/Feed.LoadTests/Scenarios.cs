@@ -220,7 +220,7 @@ internal static class Scenarios
         string PolicyOf(int i) => IsSlow(i) && (i / slowEvery) % 2 == 1 ? "disconnect" : s.Policy;
 
         using var probe = new BrokerProbe(topology.Bootstrap);
-        await using var fleet = new ClientFleet(gateway.Endpoints.WebSocket, s.SourceAddresses) { Deflate = s.Deflate };
+        await using var fleet = new ClientFleet(gateway.Endpoints.WebSocket, s.SourceAddresses) { Deflate = s.Deflate, DeflatePerMessage = s.DeflatePerMessage };
         await using var sampler = new Sampler(gateway, topology.Simulator!, fleet, report, TimeSpan.FromSeconds(s.SampleSeconds));
         sampler.Phase = "ramp";
         log.WriteLine($"  ramp: {s.Clients:N0} clients x {s.SymbolsPerClient} symbols over {s.RampSeconds:0} s");
@@ -430,7 +430,7 @@ internal static class Scenarios
         await Task.Delay(TimeSpan.FromSeconds(s.Quick ? 0.5 : 3), ct).ConfigureAwait(false);
         var rssIdle = gateway.Usage()?.RssBytes;
 
-        await using var fleet = new ClientFleet(gateway.Endpoints.WebSocket, s.SourceAddresses) { Deflate = s.Deflate };
+        await using var fleet = new ClientFleet(gateway.Endpoints.WebSocket, s.SourceAddresses) { Deflate = s.Deflate, DeflatePerMessage = s.DeflatePerMessage };
         await using var sampler = new Sampler(gateway, topology.Simulator!, fleet, report, TimeSpan.FromSeconds(s.SampleSeconds));
         sampler.Phase = "ramp";
         log.WriteLine($"  ramp: {s.Clients:N0} idle subscribed connections over {s.RampSeconds:0} s{(s.Deflate ? ", offering permessage-deflate" : string.Empty)}");

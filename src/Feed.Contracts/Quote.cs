@@ -77,7 +77,7 @@ public sealed record Quote
     /// The quote as the protocol's quote object without its closing brace (<c>{"symbol":…,"venue":"XNAS"</c>),
     /// so per-client fields (<c>conflated</c>, <c>dropped</c>) can follow. Written on first use, then shared.
     /// </summary>
-    public ReadOnlySpan<byte> Utf8Body => Volatile.Read(ref utf8Body) ?? WriteBody();
+    public ReadOnlyMemory<byte> Utf8Body => Volatile.Read(ref utf8Body) ?? WriteBody();
 
     private byte[] WriteBody()
     {
@@ -91,7 +91,7 @@ public sealed record Quote
     /// differently), without its closing brace, as <see cref="Utf8Body"/>. Written on first use for each baseline,
     /// then shared; a few baselines are remembered.
     /// </summary>
-    public ReadOnlySpan<byte> Utf8DeltaBody(Quote baseline)
+    public ReadOnlyMemory<byte> Utf8DeltaBody(Quote baseline)
     {
         ArgumentNullException.ThrowIfNull(baseline);
         var cache = Volatile.Read(ref deltaBodies);

@@ -22,7 +22,7 @@ public static class QuoteWriter
     public static void WriteDelta(IBufferWriter<byte> output, Quote quote, Quote baseline, int conflated, int dropped)
     {
         ArgumentNullException.ThrowIfNull(quote);
-        Splice(output, quote.Utf8DeltaBody(baseline), conflated, dropped);
+        WriteSpliced(output, quote.Utf8DeltaBody(baseline).Span, conflated, dropped);
     }
 
     /// <summary>The delta object without its closing brace, for <see cref="Quote.Utf8DeltaBody"/>.</summary>
@@ -115,10 +115,14 @@ public static class QuoteWriter
     public static void WriteSpliced(IBufferWriter<byte> output, Quote quote, int conflated, int dropped)
     {
         ArgumentNullException.ThrowIfNull(quote);
-        Splice(output, quote.Utf8Body, conflated, dropped);
+        WriteSpliced(output, quote.Utf8Body.Span, conflated, dropped);
     }
 
-    private static void Splice(IBufferWriter<byte> output, ReadOnlySpan<byte> body, int conflated, int dropped)
+    /// <summary>
+    /// Appends one quote of an <c>updates</c> frame from a body already written (<see cref="Quote.Utf8Body"/> or
+    /// <see cref="Quote.Utf8DeltaBody"/>), then this client's own fields.
+    /// </summary>
+    public static void WriteSpliced(IBufferWriter<byte> output, ReadOnlySpan<byte> body, int conflated, int dropped)
     {
         ArgumentNullException.ThrowIfNull(output);
         var span = output.GetSpan(body.Length + 40);

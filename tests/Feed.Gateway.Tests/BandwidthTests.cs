@@ -19,12 +19,13 @@ public class BandwidthTests
     private const string Offer = "Sec-WebSocket-Protocol: marketstream.v1\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
 
     [Theory]
-    [InlineData("permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
-    [InlineData("permessage-deflate; client_max_window_bits", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
-    [InlineData("permessage-deflate; client_max_window_bits=10; server_max_window_bits=15", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
+    [InlineData("permessage-deflate", "permessage-deflate; client_no_context_takeover")]
+    [InlineData("permessage-deflate; client_max_window_bits", "permessage-deflate; client_no_context_takeover")]
+    [InlineData("permessage-deflate; client_max_window_bits=10; server_max_window_bits=15", "permessage-deflate; client_no_context_takeover")]
     [InlineData("permessage-deflate; server_no_context_takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
-    [InlineData("x-webkit-deflate-frame, permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
-    [InlineData("permessage-deflate; server_max_window_bits=10, permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
+    [InlineData("permessage-deflate; Server_No_Context_Takeover; client_no_context_takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
+    [InlineData("x-webkit-deflate-frame, permessage-deflate", "permessage-deflate; client_no_context_takeover")]
+    [InlineData("permessage-deflate; server_max_window_bits=10, permessage-deflate", "permessage-deflate; client_no_context_takeover")]
     [InlineData("permessage-deflate; server_max_window_bits=10", null)]
     [InlineData("permessage-deflate; client_max_window_bits=16", null)]
     [InlineData("permessage-deflate; server_no_context_takeover; server_no_context_takeover", null)]
@@ -32,7 +33,10 @@ public class BandwidthTests
     [InlineData("x-webkit-deflate-frame", null)]
     public void Negotiation_accepts_the_first_offer_it_can_honour(string offered, string? answer)
     {
-        Assert.Equal(answer, PerMessageDeflate.Negotiate(offered) is null ? null : PerMessageDeflate.Response);
+        Assert.Equal(answer, PerMessageDeflate.Negotiate(offered)?.Response);
+
+        // With the server's context turned off by configuration, every agreement says so.
+        Assert.Equal(answer is null ? null : PerMessageDeflate.NoContextResponse, PerMessageDeflate.Negotiate(offered, keepContext: false)?.Response);
     }
 
     [Theory]
@@ -62,7 +66,7 @@ public class BandwidthTests
             o.DangerousDeflateOptions = new WebSocketDeflateOptions();
             o.CollectHttpResponseDetails = true;
         });
-        Assert.Equal(PerMessageDeflate.Response, client.Socket is ClientWebSocket s ? s.HttpResponseHeaders?["Sec-WebSocket-Extensions"].Single() : null);
+        Assert.Equal(PerMessageDeflate.ContextResponse, client.Socket is ClientWebSocket s ? s.HttpResponseHeaders?["Sec-WebSocket-Extensions"].Single() : null);
         await client.ReceiveUntilAsync("hello");
 
         // The client compresses its own messages now: the gateway inflates them.
@@ -79,18 +83,22 @@ public class BandwidthTests
         await client.ReceiveUntilAsync("pong");
     }
 
-    [Fact]
-    public async Task Compressed_frames_carry_RSV1_and_inflate_each_on_its_own_to_the_protocol_messages()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Compressed_frames_carry_RSV1_and_inflate_to_the_protocol_messages(bool serverContext)
     {
         await using var gateway = await GatewayHost.StartAsync(("Feed:Simulator:Symbols", "AAPL,MSFT,EURUSD"), ("Feed:Simulator:TicksPerSecond", 600));
-        await using var client = await RawWebSocket.ConnectAsync(gateway.Address, extraHeaders: Offer);
-        Assert.Contains($"Sec-WebSocket-Extensions: {PerMessageDeflate.Response}\r\n", client.ResponseHead, StringComparison.OrdinalIgnoreCase);
+        var offer = serverContext ? Offer : Offer.Replace("client_max_window_bits", "server_no_context_takeover", StringComparison.Ordinal);
+        await using var client = await RawWebSocket.ConnectAsync(gateway.Address, extraHeaders: offer);
+        var answer = serverContext ? PerMessageDeflate.ContextResponse : PerMessageDeflate.NoContextResponse;
+        Assert.Contains($"Sec-WebSocket-Extensions: {answer}\r\n", client.ResponseHead, StringComparison.OrdinalIgnoreCase);
 
         // A compressed request (RSV1 on its only frame) is inflated and answered.
         await client.SendFrameAsync(Text, Deflate("""{"op":"subscribe","id":1,"symbols":["AAPL","MSFT","EURUSD"]}"""), reserved: Rsv1);
 
-        // Under server_no_context_takeover every message inflates on its own; one inflater over the whole stream (a
-        // client that keeps its window anyway) must read them too.
+        // One inflater over the whole stream reads every message, as a client keeps its window; under
+        // server_no_context_takeover every message inflates on its own too.
         using var inflater = new StreamInflater();
         var types = new List<string>();
         long wire = 0, inflated = 0;
@@ -101,7 +109,7 @@ public class BandwidthTests
             Assert.Equal(Text, frame.Opcode);
             var compressed = frame.Reserved == Rsv1;
             var payload = compressed ? inflater.Inflate(frame.Payload) : frame.Payload;
-            if (compressed)
+            if (compressed && !serverContext)
             {
                 Assert.Equal(payload, InflateAlone(frame.Payload));
             }
@@ -117,8 +125,28 @@ public class BandwidthTests
         }
 
         Assert.Equal(["hello", "subscribed", "snapshot"], types.Take(3));
-        // Frames of one to three quotes, each compressed alone: a modest gain, but a real one.
-        Assert.True(wire * 4 < inflated * 3, $"{wire} bytes on the wire for {inflated} bytes of messages");
+        // Frames of one to three quotes: compressed alone, a modest gain but a real one; each quote written against
+        // the last of its symbol, far more.
+        Assert.True(serverContext ? wire * 2 < inflated : wire * 4 < inflated * 3, $"{wire} bytes on the wire for {inflated} bytes of messages");
+    }
+
+    [Fact]
+    public async Task With_the_context_turned_off_every_message_inflates_on_its_own()
+    {
+        await using var gateway = await GatewayHost.StartAsync(("Feed:Simulator:Symbols", "AAPL,MSFT"), ("Feed:Simulator:TicksPerSecond", 600), ("Feed:Gateway:CompressionContext", false));
+        await using var client = await RawWebSocket.ConnectAsync(gateway.Address, extraHeaders: Offer);
+        Assert.Contains($"Sec-WebSocket-Extensions: {PerMessageDeflate.NoContextResponse}\r\n", client.ResponseHead, StringComparison.OrdinalIgnoreCase);
+        await client.SendTextAsync("""{"op":"subscribe","id":1,"symbols":["AAPL","MSFT"]}""");
+        var updates = 0;
+        while (updates < 5)
+        {
+            var frame = await client.ReadFrameAsync();
+            if (frame.Reserved == Rsv1)
+            {
+                var message = JsonDocument.Parse(InflateAlone(frame.Payload)).RootElement;
+                updates += message.GetProperty("type").GetString() == "updates" ? 1 : 0;
+            }
+        }
     }
 
     [Fact]
@@ -357,74 +385,5 @@ public class BandwidthTests
         var bytes = output.ToArray();
         var tail = bytes.AsSpan().LastIndexOf((ReadOnlySpan<byte>)[0, 0, 0xFF, 0xFF]);
         return bytes[..tail];
-    }
-
-    /// <summary>A client's inflater: one deflate stream across messages, each message's payload fed with the tail put back.</summary>
-    private sealed class StreamInflater : IDisposable
-    {
-        private readonly FeedStream input = new();
-        private readonly DeflateStream inflater;
-
-        public StreamInflater() => inflater = new DeflateStream(input, CompressionMode.Decompress);
-
-        public byte[] Inflate(byte[] payload)
-        {
-            input.Feed([.. payload, 0, 0, 0xFF, 0xFF]);
-            var output = new MemoryStream();
-            var buffer = new byte[8192];
-            int read;
-            while ((read = inflater.Read(buffer)) > 0)
-            {
-                output.Write(buffer, 0, read);
-            }
-
-            Assert.Equal(0, input.Left);
-            return output.ToArray();
-        }
-
-        public void Dispose() => inflater.Dispose();
-
-        /// <summary>Hands out what was fed, then "nothing more for now" until fed again.</summary>
-        private sealed class FeedStream : Stream
-        {
-            private byte[] data = [];
-            private int position;
-
-            public int Left => data.Length - position;
-
-            public void Feed(byte[] bytes)
-            {
-                data = bytes;
-                position = 0;
-            }
-
-            public override int Read(byte[] buffer, int offset, int count)
-            {
-                var n = Math.Min(count, Left);
-                Array.Copy(data, position, buffer, offset, n);
-                position += n;
-                return n;
-            }
-
-            public override bool CanRead => true;
-
-            public override bool CanSeek => false;
-
-            public override bool CanWrite => false;
-
-            public override long Length => throw new NotSupportedException();
-
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-            public override void Flush()
-            {
-            }
-
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-            public override void SetLength(long value) => throw new NotSupportedException();
-
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        }
     }
 }

@@ -86,17 +86,29 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// Whether WebSocket connections may negotiate <c>permessage-deflate</c> (RFC 7692) when the client offers it
-    /// (browsers and most libraries do). Defaults to true. Each message is compressed on its own
-    /// (<c>server_no_context_takeover</c>) by deflaters the sending threads share, so a connection holds no
-    /// compression memory, idle or busy: per-connection deflaters (about 230 KiB each) were tried and cost four
-    /// times the CPU at 1,000 busy clients, their memory never in cache. Figures: the README's performance section.
+    /// (browsers and most libraries do). Defaults to true. No connection holds a deflater: <c>updates</c> frames are
+    /// compressed by <see cref="QuoteDeflater"/>, which keeps only a position per symbol (the client keeps the
+    /// window), and other messages by zlib deflaters the sending threads share. Per-connection zlib deflaters
+    /// (about 230 KiB each) were tried and cost four times the CPU at 1,000 busy clients, their memory never in
+    /// cache. Figures: the README's performance section.
     /// </summary>
     public bool Compression { get; set; } = true;
 
     /// <summary>
-    /// The zlib level of permessage-deflate, 1 (fastest) to 9 (smallest). Defaults to 1. Measured on recorded quote
-    /// frames, each compressed alone: level 1 58 bytes per quote at 0.47 µs, level 2 43 at 1.1 µs, level 6 37 at
-    /// 1.6 µs (plain JSON: 166 bytes).
+    /// Whether the server keeps its deflate context between messages (no <c>server_no_context_takeover</c> in the
+    /// answer, unless the client asks for it), so each quote refers to the last one of its symbol that the client
+    /// inflated. Defaults to true: on the <c>fanout</c> preset, 36.5 bytes per quote on the wire against 57.1 with
+    /// every message compressed alone, for the same gateway CPU (1.34 against 1.33 core-seconds per million quotes;
+    /// load-tests/README.md). The client's inflater must keep its 32 KiB window between messages, as RFC 7692
+    /// requires by default; false compresses every message on its own.
+    /// </summary>
+    public bool CompressionContext { get; set; } = true;
+
+    /// <summary>
+    /// The zlib level of the messages other than <c>updates</c> (snapshots, replies) and of every message without
+    /// the server's context, 1 (fastest) to 9 (smallest). Defaults to 1. Measured on recorded quote frames, each
+    /// compressed alone: level 1 58 bytes per quote at 0.47 µs, level 2 43 at 1.1 µs, level 6 37 at 1.6 µs (plain
+    /// JSON: 166 bytes).
     /// </summary>
     public int CompressionLevel { get; set; } = 1;
 

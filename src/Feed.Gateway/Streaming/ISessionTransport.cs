@@ -29,6 +29,16 @@ internal interface ISessionTransport
     ValueTask SendAsync(ReadOnlyMemory<byte> message, string type, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Whether <see cref="SendUpdatesAsync"/> uses the quotes' places in the frame (a compressor that refers each
+    /// quote to the last one of its symbol); when false, the sender need not list them.
+    /// </summary>
+    bool WantsQuoteSpans => false;
+
+    /// <summary>Sends one <c>updates</c> frame whose quotes are <paramref name="quotes"/>, in order.</summary>
+    ValueTask SendUpdatesAsync(ReadOnlyMemory<byte> message, ReadOnlySpan<QuoteSpan> quotes, CancellationToken cancellationToken) =>
+        SendAsync(message, "updates", cancellationToken);
+
+    /// <summary>
     /// Whether the transport owes a frame of its own now (a WebSocket pong, a keep-alive ping), and otherwise how
     /// long until it next will (infinite: not until something arrives). Asked by the sender on each turn.
     /// </summary>

@@ -12,33 +12,42 @@ namespace MarketStream.Gateway.Streaming;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The answer is always <c>server_no_context_takeover; client_no_context_takeover</c>: every message in either
-/// direction is compressed on its own, so neither side keeps deflate state between messages. Client messages (a
-/// few requests) are inflated one by one; server messages are compressed by <see cref="MessageCompressor"/>, which
-/// explains why the server does not keep a context per connection.
+/// The answer always has <c>client_no_context_takeover</c>: client messages (a few requests) are inflated one by
+/// one. The server keeps its context (the client's inflater keeps the last 32 KiB it inflated), unless the client
+/// asks for <c>server_no_context_takeover</c> or <see cref="GatewayOptions.CompressionContext"/> is off; then every
+/// server message is compressed on its own and the answer says so. With the context kept, <c>updates</c> frames go
+/// through <see cref="QuoteDeflater"/>, which refers each quote to the last one of its symbol that the client
+/// inflated, and the other messages through <see cref="MessageCompressor"/>.
 /// </para>
 /// <para>
-/// An offer that limits the server's window (<c>server_max_window_bits</c> below 15) is declined: the runtime's
-/// deflater always uses a 32 KiB window. Browsers and the common libraries do not send that parameter.
+/// An offer that limits the server's window (<c>server_max_window_bits</c> below 15) is declined: both compressors
+/// use a 32 KiB window. Browsers and the common libraries do not send that parameter.
 /// </para>
 /// </remarks>
-internal sealed record PerMessageDeflate
+internal sealed record PerMessageDeflate(bool ServerContextTakeover)
 {
     public const string Name = "permessage-deflate";
 
-    /// <summary>The response header value: the same agreement with every client.</summary>
-    public const string Response = $"{Name}; server_no_context_takeover; client_no_context_takeover";
+    /// <summary>The answer when the server keeps its context.</summary>
+    public const string ContextResponse = $"{Name}; client_no_context_takeover";
 
-    private static readonly PerMessageDeflate Agreed = new();
+    /// <summary>The answer when every server message is compressed on its own.</summary>
+    public const string NoContextResponse = $"{Name}; server_no_context_takeover; client_no_context_takeover";
 
-    /// <summary>The first acceptable <c>permessage-deflate</c> offer among the request's extension offers, or null.</summary>
-    public static PerMessageDeflate? Negotiate(StringValues extensionHeaders)
+    /// <summary>The response header value for this agreement.</summary>
+    public string Response => ServerContextTakeover ? ContextResponse : NoContextResponse;
+
+    /// <summary>
+    /// The first acceptable <c>permessage-deflate</c> offer among the request's extension offers, or null;
+    /// <paramref name="keepContext"/> false answers <c>server_no_context_takeover</c> to every client.
+    /// </summary>
+    public static PerMessageDeflate? Negotiate(StringValues extensionHeaders, bool keepContext = true)
     {
         foreach (var header in extensionHeaders)
         {
             foreach (var offer in (header ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
-                if (TryAccept(offer) is { } accepted)
+                if (TryAccept(offer, keepContext) is { } accepted)
                 {
                     return accepted;
                 }
@@ -48,7 +57,7 @@ internal sealed record PerMessageDeflate
         return null;
     }
 
-    private static PerMessageDeflate? TryAccept(string offer)
+    private static PerMessageDeflate? TryAccept(string offer, bool keepContext)
     {
         var parts = offer.Split(';', StringSplitOptions.TrimEntries);
         if (!parts[0].Equals(Name, StringComparison.OrdinalIgnoreCase))
@@ -88,7 +97,7 @@ internal sealed record PerMessageDeflate
             }
         }
 
-        return Agreed;
+        return new PerMessageDeflate(keepContext && !seen.Contains("server_no_context_takeover"));
     }
 
     private static bool IsWindowBits(string value) => value.Length is 1 or 2 && int.TryParse(value, out var bits) && bits is >= 8 and <= 15 && value[0] != '0';
@@ -138,8 +147,9 @@ internal sealed record PerMessageDeflate
 
 /// <summary>
 /// Compresses whole messages into RFC 7692 payloads (raw deflate, the final <c>00 00 FF FF</c> removed), each on
-/// its own: the gateway agrees <c>server_no_context_takeover</c> with every client, so no message refers to an
-/// earlier one and no connection holds compression state.
+/// its own, so no message refers to an earlier one and no connection holds zlib state: every message of a
+/// connection that agreed <c>server_no_context_takeover</c>, and the messages other than <c>updates</c> (which
+/// <see cref="QuoteDeflater"/> writes) of one that did not.
 /// </summary>
 /// <remarks>
 /// <para>

@@ -20,6 +20,9 @@ internal sealed class PooledFrameBuffer(int room = 0) : IBufferWriter<byte>
 
     public ReadOnlyMemory<byte> WrittenMemory => array is null ? ReadOnlyMemory<byte>.Empty : array.AsMemory(room, written - room);
 
+    /// <summary>Bytes of the message written so far (the room in front not counted).</summary>
+    public int WrittenCount => written - room;
+
     public void Advance(int count) => written += count;
 
     public Memory<byte> GetMemory(int sizeHint = 0)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using MarketStream.Contracts;
 
@@ -55,6 +56,9 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
     // Owned by the step.
     private List<OutgoingQuote>? batch;
     private readonly PooledFrameBuffer frameBuffer;
+
+    // The quotes of the frame being built, where the transport compresses each against the last of its symbol.
+    private readonly List<QuoteSpan>? spans;
     private long lastSentAt;
     private long sendStarted;
     private string sendType = string.Empty;
@@ -85,6 +89,7 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
         ThrottleMs = throttleMs;
         lastSentAt = time.GetTimestamp();
         frameBuffer = new PooledFrameBuffer(transport.FrameRoom);
+        spans = transport.WantsQuoteSpans ? [] : null;
     }
 
     /// <summary>Connects the sender to the subscription state it sends from (made after it, as it signals the sender).</summary>
@@ -242,7 +247,7 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
                     default:
                         sendQuotes = BuildUpdates(out sendOldestTs);
                         sendConflated = conflatedTicks;
-                        send = StartSend(frameBuffer.WrittenMemory, "updates");
+                        send = StartSend(frameBuffer.WrittenMemory, "updates", spans);
                         break;
                 }
 
@@ -499,8 +504,10 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
         lastUpdatesAt = time.GetTimestamp();
         anyUpdatesSent = true;
         oldestTs = long.MaxValue;
-        frameBuffer.Write("{\"type\":\"updates\",\"quotes\":["u8);
+        frameBuffer.Write(QuoteDeflater.UpdatesPrefix);
         var batch = this.batch!;
+        var spans = this.spans;
+        spans?.Clear();
         for (var i = 0; i < batch.Count; i++)
         {
             var item = batch[i];
@@ -509,14 +516,9 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
                 frameBuffer.Write(","u8);
             }
 
-            if (batchDelta && item.Baseline is { } baseline)
-            {
-                QuoteWriter.WriteDelta(frameBuffer, item.Quote, baseline, item.Conflated, item.Dropped);
-            }
-            else
-            {
-                QuoteWriter.WriteSpliced(frameBuffer, item.Quote, item.Conflated, item.Dropped);
-            }
+            var body = batchDelta && item.Baseline is { } baseline ? item.Quote.Utf8DeltaBody(baseline) : item.Quote.Utf8Body;
+            spans?.Add(new QuoteSpan(frameBuffer.WrittenCount, item.Quote.Symbol, body));
+            QuoteWriter.WriteSpliced(frameBuffer, body.Span, item.Conflated, item.Dropped);
 
             oldestTs = Math.Min(oldestTs, item.Quote.Ts);
         }
@@ -527,12 +529,20 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
         return count;
     }
 
-    private ValueTask StartSend(ReadOnlyMemory<byte> message, string type)
+    private ValueTask StartSend(ReadOnlyMemory<byte> message, string type, List<QuoteSpan>? quotes = null)
     {
         sendStarted = time.GetTimestamp();
         sendType = type;
         sendBytes = message.Length;
-        return transport.SendAsync(message, type, aborted?.Token ?? CancellationToken.None);
+        var token = aborted?.Token ?? CancellationToken.None;
+        if (quotes is null)
+        {
+            return transport.SendAsync(message, type, token);
+        }
+
+        var send = transport.SendUpdatesAsync(message, CollectionsMarshal.AsSpan(quotes), token);
+        quotes.Clear();
+        return send;
     }
 
     /// <summary>The message in flight has been handed over: counts it (and, for updates, its quotes) and frees its buffer.</summary>

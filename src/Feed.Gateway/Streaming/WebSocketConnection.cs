@@ -62,6 +62,9 @@ internal sealed partial class WebSocketConnection : ISessionTransport
     // permessage-deflate, when negotiated: server messages compressed at this level, client messages inflated.
     private readonly int compressionLevel;
     private readonly bool compresses;
+
+    // With the server's context kept: what the client's inflater holds, for the updates frames.
+    private readonly QuoteDeflater? deflater;
     private int lastWireBytes = -1;
 
     // Set by the receive loop, taken by the sender: the payload of the latest ping, owed a pong.
@@ -81,6 +84,7 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         {
             compresses = true;
             compressionLevel = options.CompressionLevel;
+            deflater = compression.ServerContextTakeover ? new QuoteDeflater() : null;
         }
 
         this.context = context;
@@ -111,6 +115,8 @@ internal sealed partial class WebSocketConnection : ISessionTransport
 
     public int LastWireBytes => lastWireBytes;
 
+    public bool WantsQuoteSpans => deflater is not null;
+
     public ValueTask SendAsync(ReadOnlyMemory<byte> message, string type, CancellationToken cancellationToken)
     {
         if (!compresses || message.Length < MinCompressBytes)
@@ -120,8 +126,27 @@ internal sealed partial class WebSocketConnection : ISessionTransport
         }
 
         var compressed = MessageCompressor.Compress(message.Span, MaxHeader, compressionLevel, out var end);
-        lastWireBytes = end - MaxHeader;
-        var frame = Framed(Text, compressed.AsMemory(MaxHeader, end - MaxHeader), compressed: true);
+        deflater?.Advance(message.Length);
+        return SendCompressed(compressed, end - MaxHeader);
+    }
+
+    public ValueTask SendUpdatesAsync(ReadOnlyMemory<byte> message, ReadOnlySpan<QuoteSpan> quotes, CancellationToken cancellationToken)
+    {
+        if (deflater is null || message.Length < MinCompressBytes)
+        {
+            return SendAsync(message, "updates", cancellationToken);
+        }
+
+        var compressed = ArrayPool<byte>.Shared.Rent(MaxHeader + QuoteDeflater.MaxOutput(message.Length));
+        var length = deflater.Compress(message.Span, quotes, compressed.AsSpan(MaxHeader));
+        return SendCompressed(compressed, length);
+    }
+
+    /// <summary>Sends a compressed message that sits after <see cref="MaxHeader"/> free bytes of a pooled array, and returns the array.</summary>
+    private ValueTask SendCompressed(byte[] compressed, int length)
+    {
+        lastWireBytes = length;
+        var frame = Framed(Text, compressed.AsMemory(MaxHeader, length), compressed: true);
         if (direct is not null)
         {
             // The socket output has sent or copied the frame by the time it returns: the buffer is free at once.

@@ -75,8 +75,8 @@ internal sealed class WebSocketEndpoint(
 
         try
         {
-            var compression = options.Compression ? PerMessageDeflate.Negotiate(context.Request.Headers.SecWebSocketExtensions) : null;
-            var stream = await WebSocketHandshake.AcceptAsync(context, subProtocol, compression is null ? null : PerMessageDeflate.Response).ConfigureAwait(false);
+            var compression = options.Compression ? PerMessageDeflate.Negotiate(context.Request.Headers.SecWebSocketExtensions, options.CompressionContext) : null;
+            var stream = await WebSocketHandshake.AcceptAsync(context, subProtocol, compression?.Response).ConfigureAwait(false);
             var connection = new WebSocketConnection(context, stream, options, time, logger, compression);
             await host.RunAsync(connection, throttleMs, policy, identity, Receive, delta).ConfigureAwait(false);
         }

@@ -15,16 +15,7 @@ public class SubscriptionProperties
     private static readonly string[] Universe = ["A", "B", "C", "D", "E"];
     private static readonly DeliveryPolicy[] Policies = [DeliveryPolicy.Conflate, DeliveryPolicy.DropOldest, DeliveryPolicy.DropNewest, DeliveryPolicy.Disconnect];
 
-    public static TheoryData<int> Seeds()
-    {
-        var data = new TheoryData<int>();
-        for (var seed = 1; seed <= 400; seed++)
-        {
-            data.Add(seed);
-        }
-
-        return data;
-    }
+    public static TheoryData<int> Seeds() => SeedData.UpTo(400);
 
     [Theory]
     [MemberData(nameof(Seeds))]

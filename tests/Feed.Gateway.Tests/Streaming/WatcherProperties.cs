@@ -15,16 +15,7 @@ public class WatcherProperties
     private static readonly int[] Throttles = [0, 10, SessionSubscriptions.LazyThrottleMs, 100, 1000];
     private static readonly DeliveryPolicy[] Policies = [DeliveryPolicy.Conflate, DeliveryPolicy.Conflate, DeliveryPolicy.DropOldest, DeliveryPolicy.DropNewest];
 
-    public static TheoryData<int> Seeds()
-    {
-        var data = new TheoryData<int>();
-        for (var seed = 1; seed <= 300; seed++)
-        {
-            data.Add(seed);
-        }
-
-        return data;
-    }
+    public static TheoryData<int> Seeds() => SeedData.UpTo(300);
 
     [Theory]
     [MemberData(nameof(Seeds))]
