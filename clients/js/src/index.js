@@ -285,7 +285,10 @@ export class MarketStreamClient extends EventTarget {
     if (this.socket) {
       const ws = this.socket;
       this.socket = null;
-      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      // Closing a socket that is still connecting makes it report an error later (Node's ws raises it as an
+      // uncaught exception when nobody listens): listen, and let it go.
+      ws.onerror = () => {};
       try { ws.close(1000, 'client closing'); } catch { /* already closed */ }
     }
     if (this.eventSource) {

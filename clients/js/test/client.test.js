@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import net from 'node:net';
 import { MarketStreamClient, InvalidSymbolError, ForbiddenError } from '../src/index.js';
 import { startBroker, startGateway, mintToken, waitFor } from './fixtures.js';
 
@@ -192,5 +193,26 @@ test('over a real gateway, deltas travel compressed and every quote event is who
     raw.close();
     client.close();
     await gateway.stop();
+  }
+});
+
+test('closing while the socket is still connecting raises nothing later', { timeout: 30_000 }, async () => {
+  // A listener that accepts and never answers the upgrade: the socket stays connecting.
+  const silent = net.createServer(() => {});
+  await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const client = new MarketStreamClient({ url: `ws://127.0.0.1:${silent.address().port}/ws`, WebSocket });
+  const states = [];
+  client.addEventListener('state', (e) => states.push(e.detail.state));
+  try {
+    client.connect().catch(() => {});
+    await waitFor(() => states.includes('connecting'), 'a connection attempt', 5_000);
+    client.close();
+
+    // The socket reports its aborted handshake after close() returns; an unhandled one would fail this test.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(client.state, 'closed');
+  } finally {
+    client.close();
+    silent.close();
   }
 });
