@@ -507,7 +507,6 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
         frameBuffer.Write(QuoteDeflater.UpdatesPrefix);
         var batch = this.batch!;
         var spans = this.spans;
-        spans?.Clear();
         for (var i = 0; i < batch.Count; i++)
         {
             var item = batch[i];
@@ -540,6 +539,7 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
             return transport.SendAsync(message, type, token);
         }
 
+        // Cleared once handed over, so the list is empty for the next frame and keeps no body alive meanwhile.
         var send = transport.SendUpdatesAsync(message, CollectionsMarshal.AsSpan(quotes), token);
         quotes.Clear();
         return send;
