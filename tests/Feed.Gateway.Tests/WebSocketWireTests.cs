@@ -202,7 +202,7 @@ public class WebSocketWireTests
         await using var client = await RawWebSocket.ConnectAsync(gateway.Address, path: "/ws?throttleMs=0", receiveBuffer: 4096);
         await client.ReadUntilAsync(Text);
         await client.SendTextAsync("""{"op":"subscribe","symbols":["S01","S02","S03","S04"]}""");
-        var session = gateway.Get<SessionRegistry>().Snapshot().Single();
+        var session = await RegisteredSessions.OnlyAsync(gateway);
         await Eventually.Holds(() => Task.FromResult(session.PendingCount > 0), "the sends to block", TimeSpan.FromSeconds(20));
 
         // The client reads nothing from now on. Its sender is stuck in a send, so no ping can even go out: a send

@@ -121,7 +121,7 @@ public sealed class SocketOutputTests
         var hello = await client.ReadFrameAsync();
         Assert.Equal("hello", JsonDocument.Parse(hello.Payload).RootElement.GetProperty("type").GetString());
 
-        var session = Assert.Single(gateway.Get<SessionRegistry>().Snapshot());
+        var session = await RegisteredSessions.OnlyAsync(gateway);
         var transport = Assert.IsType<WebSocketConnection>(session.Transport);
         Assert.Equal(direct, transport.WritesToSocket);
 
@@ -149,7 +149,7 @@ public sealed class SocketOutputTests
             var hello = await client.ReceiveAsync();
             Assert.Equal("hello", hello?.GetProperty("type").GetString());
 
-            var session = Assert.Single(gateway.Get<SessionRegistry>().Snapshot());
+            var session = await RegisteredSessions.OnlyAsync(gateway);
             Assert.False(Assert.IsType<WebSocketConnection>(session.Transport).WritesToSocket);
 
             // A request and its reply, both through TLS over the connection's own writer.
