@@ -13,7 +13,7 @@ public sealed record Quote
 {
     // The quote's wire form, written once by the first sender that needs it and then shared by every frame
     // that carries the quote (DESIGN.md decision 6). Never copied by `with`: a changed copy is another quote.
-    private byte[]? utf8Body;
+    private QuoteBody? body;
 
     private FieldValues values;
 
@@ -21,8 +21,7 @@ public sealed record Quote
     // and shared by every client that had the same earlier quote: under a throttle most clients of a symbol were
     // sent the same one. Keyed by the earlier quote's seq and version, never by reference, so a quote does not keep
     // its predecessors alive.
-    private DeltaBody?[]? deltaBodies;
-    private int nextDeltaSlot;
+    private DeltaCache? deltaBodies;
 
     public Quote()
     {
@@ -77,13 +76,16 @@ public sealed record Quote
     /// The quote as the protocol's quote object without its closing brace (<c>{"symbol":…,"venue":"XNAS"</c>),
     /// so per-client fields (<c>conflated</c>, <c>dropped</c>) can follow. Written on first use, then shared.
     /// </summary>
-    public ReadOnlyMemory<byte> Utf8Body => Volatile.Read(ref utf8Body) ?? WriteBody();
+    public ReadOnlyMemory<byte> Utf8Body => Body.Utf8;
 
-    private byte[] WriteBody()
+    /// <summary>The quote's body (<see cref="Utf8Body"/>) with where each name starts. Written on first use, then shared.</summary>
+    public QuoteBody Body => Volatile.Read(ref body) ?? WriteBody();
+
+    private QuoteBody WriteBody()
     {
         // Two senders may race to write the same bytes; either result is right, and one of them is kept.
-        var body = QuoteWriter.Body(this);
-        return Interlocked.CompareExchange(ref utf8Body, body, null) ?? body;
+        var written = QuoteWriter.Body(this);
+        return Interlocked.CompareExchange(ref body, written, null) ?? written;
     }
 
     /// <summary>
@@ -91,30 +93,66 @@ public sealed record Quote
     /// differently), without its closing brace, as <see cref="Utf8Body"/>. Written on first use for each baseline,
     /// then shared; a few baselines are remembered.
     /// </summary>
-    public ReadOnlyMemory<byte> Utf8DeltaBody(Quote baseline)
+    public ReadOnlyMemory<byte> Utf8DeltaBody(Quote baseline) => DeltaBody(baseline).Utf8;
+
+    /// <summary>The changed-fields body against <paramref name="baseline"/> (<see cref="Utf8DeltaBody"/>) with where each name starts.</summary>
+    public QuoteBody DeltaBody(Quote baseline)
     {
         ArgumentNullException.ThrowIfNull(baseline);
-        var cache = Volatile.Read(ref deltaBodies);
-        if (cache is null)
-        {
-            cache = Interlocked.CompareExchange(ref deltaBodies, new DeltaBody?[4], null) ?? deltaBodies!;
-        }
+        var cache = Volatile.Read(ref deltaBodies) ?? Interlocked.CompareExchange(ref deltaBodies, new DeltaCache(), null) ?? deltaBodies!;
 
-        foreach (var entry in cache)
+        // The keys sit together, so finding the body means reading one line; the body itself confirms the match (a
+        // key and its body are written one after the other, so a reader can see a key with the body before it).
+        var key = DeltaCache.KeyOf(baseline);
+        for (var i = 0; i < DeltaCache.Slots; i++)
         {
-            if (entry is not null && entry.Seq == baseline.Seq && entry.Version == baseline.Version)
+            if (Volatile.Read(ref cache.Keys[i]) == key && Volatile.Read(ref cache.Bodies[i]) is { } entry
+                && entry.BaselineSeq == baseline.Seq && entry.BaselineVersion == baseline.Version)
             {
-                return entry.Body;
+                return entry;
             }
         }
 
-        var body = QuoteWriter.DeltaBody(this, baseline);
-        var slot = (int)((uint)Interlocked.Increment(ref nextDeltaSlot) % (uint)cache.Length);
-        Volatile.Write(ref cache[slot], new DeltaBody(baseline.Seq, baseline.Version, body));
-        return body;
+        var written = QuoteWriter.DeltaBody(this, baseline);
+        var slot = (int)((uint)Interlocked.Increment(ref cache.Next) % DeltaCache.Slots);
+        Volatile.Write(ref cache.Bodies[slot], written);
+        Volatile.Write(ref cache.Keys[slot], key);
+        return written;
     }
 
-    private sealed record DeltaBody(long Seq, long Version, byte[] Body);
+    // The changed-fields bodies of a quote, by a key made from their baseline's seq and version; one allocation.
+    private sealed class DeltaCache
+    {
+        public const int Slots = 4;
+
+        public Keys Keys;
+
+        public Bodies Bodies;
+
+        public int Next;
+
+        public DeltaCache()
+        {
+            for (var i = 0; i < Slots; i++)
+            {
+                Keys[i] = -1;
+            }
+        }
+
+        public static long KeyOf(Quote baseline) => (baseline.Seq * 1_000_003) ^ baseline.Version;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(DeltaCache.Slots)]
+    private struct Keys
+    {
+        private long key;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(DeltaCache.Slots)]
+    private struct Bodies
+    {
+        private QuoteBody? body;
+    }
 
     public bool Equals(Quote? other) =>
         other is not null && Symbol == other.Symbol && Seq == other.Seq && Ts == other.Ts && SameFields(other.values);

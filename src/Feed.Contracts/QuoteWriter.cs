@@ -12,7 +12,7 @@ public static class QuoteWriter
 {
     /// <summary>Writes the quote; <paramref name="conflated"/> and <paramref name="dropped"/> appear only when at least 1.</summary>
     public static void Write(Utf8JsonWriter writer, Quote quote, int conflated = 0, int dropped = 0) =>
-        WriteObject(writer, quote, baseline: null, conflated, dropped);
+        WriteObject(writer, quote, baseline: null, conflated, dropped, starts: default);
 
     /// <summary>
     /// Writes the quote with only the fields whose value differs from <paramref name="baseline"/>, the last quote of
@@ -22,31 +22,42 @@ public static class QuoteWriter
     public static void WriteDelta(IBufferWriter<byte> output, Quote quote, Quote baseline, int conflated, int dropped)
     {
         ArgumentNullException.ThrowIfNull(quote);
-        WriteSpliced(output, quote.Utf8DeltaBody(baseline).Span, conflated, dropped);
+        WriteSpliced(output, quote.DeltaBody(baseline).Span, conflated, dropped);
     }
 
-    /// <summary>The delta object without its closing brace, for <see cref="Quote.Utf8DeltaBody"/>.</summary>
-    internal static byte[] DeltaBody(Quote quote, Quote baseline)
+    /// <summary>The delta object without its closing brace, for <see cref="Quote.DeltaBody"/>.</summary>
+    internal static QuoteBody DeltaBody(Quote quote, Quote baseline)
+    {
+        Span<short> starts = stackalloc short[QuoteBody.PartCount];
+        return new QuoteBody(WriteBody(quote, baseline, starts), starts) { BaselineSeq = baseline.Seq, BaselineVersion = baseline.Version };
+    }
+
+    // The object without its closing brace, and where each part's name starts in it.
+    private static byte[] WriteBody(Quote quote, Quote? baseline, Span<short> starts)
     {
         var buffer = scratch ??= new ArrayBufferWriter<byte>(256);
         buffer.ResetWrittenCount();
         var writer = scratchWriter ??= new Utf8JsonWriter(buffer, ServerMessages.WriterOptions);
         writer.Reset(buffer);
-        WriteObject(writer, quote, baseline, 0, 0);
+        WriteObject(writer, quote, baseline, 0, 0, starts);
         writer.Flush();
         return buffer.WrittenSpan[..^1].ToArray();
     }
 
-    private static void WriteObject(Utf8JsonWriter writer, Quote quote, Quote? baseline, int conflated, int dropped)
+    private static void WriteObject(Utf8JsonWriter writer, Quote quote, Quote? baseline, int conflated, int dropped, Span<short> starts)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(quote);
+        starts.Fill(-1);
+        Mark(writer, starts, QuoteBody.Symbol);
         writer.WriteStartObject();
         writer.WriteString("symbol"u8, quote.Symbol);
+        Mark(writer, starts, QuoteBody.Seq);
         writer.WriteNumber("seq"u8, quote.Seq);
-        WriteFields(writer, quote, baseline, afterTs: false);
+        WriteFields(writer, quote, baseline, afterTs: false, starts);
+        Mark(writer, starts, QuoteBody.Ts);
         writer.WriteNumber("ts"u8, quote.Ts);
-        WriteFields(writer, quote, baseline, afterTs: true);
+        WriteFields(writer, quote, baseline, afterTs: true, starts);
         if (conflated > 0)
         {
             writer.WriteNumber("conflated"u8, conflated);
@@ -60,15 +71,25 @@ public static class QuoteWriter
         writer.WriteEndObject();
     }
 
-    private static void WriteFields(Utf8JsonWriter writer, Quote quote, Quote? baseline, bool afterTs)
+    private static void WriteFields(Utf8JsonWriter writer, Quote quote, Quote? baseline, bool afterTs, Span<short> starts)
     {
         var values = quote.Values;
         foreach (var field in QuoteFields.Table)
         {
-            if (field.AfterTs == afterTs && (baseline is null || !quote.SameField(baseline, field.Index)))
+            if (field.AfterTs == afterTs && (baseline is null || !quote.SameField(baseline, field.Index)) && values[field.Index].HasValue)
             {
+                Mark(writer, starts, QuoteBody.PartOf(field));
                 WriteField(writer, field, values[field.Index]);
             }
+        }
+    }
+
+    // A part's name starts where the writer stands: the separator before it is written with it.
+    private static void Mark(Utf8JsonWriter writer, Span<short> starts, int part)
+    {
+        if (!starts.IsEmpty)
+        {
+            starts[part] = (short)(writer.BytesCommitted + writer.BytesPending);
         }
     }
 
@@ -98,15 +119,10 @@ public static class QuoteWriter
     /// The quote object without its closing brace, for <see cref="Quote.Utf8Body"/>: written by the same code
     /// as <see cref="Write"/>, then cut, so the two can never disagree on a field.
     /// </summary>
-    internal static byte[] Body(Quote quote)
+    internal static QuoteBody Body(Quote quote)
     {
-        var buffer = scratch ??= new ArrayBufferWriter<byte>(256);
-        buffer.ResetWrittenCount();
-        var writer = scratchWriter ??= new Utf8JsonWriter(buffer, ServerMessages.WriterOptions);
-        writer.Reset(buffer);
-        Write(writer, quote);
-        writer.Flush();
-        return buffer.WrittenSpan[..^1].ToArray();
+        Span<short> starts = stackalloc short[QuoteBody.PartCount];
+        return new QuoteBody(WriteBody(quote, baseline: null, starts), starts);
     }
 
     /// <summary>
@@ -115,7 +131,7 @@ public static class QuoteWriter
     public static void WriteSpliced(IBufferWriter<byte> output, Quote quote, int conflated, int dropped)
     {
         ArgumentNullException.ThrowIfNull(quote);
-        WriteSpliced(output, quote.Utf8Body.Span, conflated, dropped);
+        WriteSpliced(output, quote.Body.Span, conflated, dropped);
     }
 
     /// <summary>

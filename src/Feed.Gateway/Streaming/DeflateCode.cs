@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace MarketStream.Gateway.Streaming;
 
@@ -151,15 +152,34 @@ internal static class DeflateCode
 
         public void Literal(ref DeflateBitWriter bits, byte value) => bits.Put(literalCodes[value], literalLengths[value]);
 
+        /// <summary>Literals, their codes gathered into as few puts as fit.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Literals(ref DeflateBitWriter bits, ReadOnlySpan<byte> values)
         {
+            ulong gathered = 0;
+            var count = 0;
             foreach (var value in values)
             {
-                bits.Put(literalCodes[value], literalLengths[value]);
+                var length = literalLengths[value];
+                if (count + length > DeflateBitWriter.MaxPut)
+                {
+                    bits.Put(gathered, count);
+                    gathered = 0;
+                    count = 0;
+                }
+
+                gathered |= (ulong)literalCodes[value] << count;
+                count += length;
+            }
+
+            if (count > 0)
+            {
+                bits.Put(gathered, count);
             }
         }
 
         /// <summary>A copy of <paramref name="length"/> bytes from <paramref name="distance"/> bytes back.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Match(ref DeflateBitWriter bits, int length, int distance)
         {
             if (length is < MinMatch or > MaxMatch || distance is < 1 or > Window)
@@ -195,8 +215,9 @@ internal static class DeflateCode
             return bits.Flush();
         }
 
-        // How often each literal and length turns up in quote frames, roughly (measured on recorded fanout
-        // frames, then smoothed so that any byte and any length stays codable in at most 15 bits).
+        // How often each literal and length turns up in quote frames, roughly: counted on recorded fanout frames
+        // with deltas, as this encoder writes them, then smoothed so that any byte and any length stays codable in
+        // at most 15 bits.
         private static int[] LiteralProfile()
         {
             var weight = new int[LitLenCodes];
@@ -204,10 +225,11 @@ internal static class DeflateCode
             {
                 weight[b] = b switch
                 {
-                    (byte)'0' => 1500,
-                    >= '1' and <= '9' => 1000,
-                    (byte)',' or (byte)'"' or (byte)'}' => 250,
-                    (byte)'.' => 130,
+                    >= '0' and <= '9' => 1000, // the digits that changed
+                    (byte)'}' => 550, // a quote's end, then the comma before the next
+                    (byte)',' => 530,
+                    (byte)'"' => 370, // a venue's closing quote
+                    (byte)'.' => 300,
                     >= 'A' and <= 'Z' => 60,
                     (byte)':' or (byte)']' or (byte)'{' => 10,
                     >= 'a' and <= 'z' => 6,
@@ -217,21 +239,25 @@ internal static class DeflateCode
                 };
             }
 
-            weight[EndOfBlock] = 5;
+            weight[EndOfBlock] = 11;
             for (var code = 0; code < 29; code++)
             {
                 weight[257 + code] = code switch
                 {
-                    < 6 => 40, // 3 to 8 bytes
-                    6 => 60,
-                    7 => 200, // 10: a field name
-                    8 => 1000, // 11 and 12: a field name and the digits that did not change
-                    9 => 500,
+                    < 4 => 20, // 3 to 6 bytes
+                    4 => 42,
+                    5 => 36,
+                    6 => 85,
+                    7 => 377, // 10: a field name
+                    8 => 1710, // 11 and 12: a field name and the digits that did not change
+                    9 => 1480,
                     10 => 200,
-                    11 => 100,
-                    12 => 30,
-                    13 => 200, // 23 to 26: the frame's opening, the timestamp's name and unchanged digits
-                    14 => 10,
+                    11 => 118,
+                    12 => 443, // 19 to 22: a timestamp's name and the digits it shares with the one before
+                    13 => 506, // 23 to 26: the same, and the frame's opening
+                    14 => 25,
+                    15 => 17,
+                    16 => 5,
                     < 20 => 5,
                     _ => 2,
                 };
@@ -240,8 +266,8 @@ internal static class DeflateCode
             return weight;
         }
 
-        // Near distances (inside a frame, to the same field of a quote before) and far ones (the last quote of the
-        // symbol, a frame or more back) are both common; the shortest are rare.
+        // Near distances (inside a frame, to the same name in the quote before) and far ones (the last quote of the
+        // symbol, a frame back: 6 to 8 KiB for 50 quotes a frame) are both common; the others stay codable.
         private static int[] DistanceProfile()
         {
             var weight = new int[DistCodes];
@@ -250,12 +276,15 @@ internal static class DeflateCode
                 weight[code] = code switch
                 {
                     < 10 => 1,
-                    < 12 => 5,
-                    14 => 800, // 129 to 192: the same field name in the quote before
-                    < 17 => 150,
-                    < 22 => 60,
-                    25 => 800, // 6 to 8 KiB: the last quote of the symbol, one frame of 50 quotes back
-                    _ => 150,
+                    < 12 => 3,
+                    12 => 5,
+                    13 => 30,
+                    14 => 800, // 129 to 192: the quote before
+                    15 => 20,
+                    16 => 35,
+                    < 25 => 12,
+                    25 => 540,
+                    _ => 8,
                 };
             }
 
@@ -446,6 +475,7 @@ internal ref struct DeflateBitWriter(Span<byte> output)
     public readonly int BitCount => (position * 8) + pendingBits;
 
     /// <summary>Appends the low <paramref name="bitCount"/> bits of <paramref name="value"/> (at most <see cref="MaxPut"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Put(ulong value, int bitCount)
     {
         pending |= value << pendingBits;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MarketStream.Contracts;
@@ -6,28 +7,28 @@ using MarketStream.Contracts;
 namespace MarketStream.Gateway.Streaming;
 
 /// <summary>One quote of an <c>updates</c> frame: where it starts in the message, and its shared body written there.</summary>
-internal readonly record struct QuoteSpan(int Start, string Symbol, ReadOnlyMemory<byte> Body);
+internal readonly record struct QuoteSpan(int Start, string Symbol, QuoteBody Body);
 
 /// <summary>
 /// Compresses one connection's <c>updates</c> frames with the server's deflate context kept (RFC 7692 without
-/// <c>server_no_context_takeover</c>): each quote is written as matches against the last quote of its symbol that
-/// this client inflated, and against the last field names it inflated, at positions known without searching.
+/// <c>server_no_context_takeover</c>): each quote is written as matches against what this client inflated before,
+/// at places known without searching.
 /// </summary>
 /// <remarks>
 /// <para>
 /// A general deflater finds repeats by hashing all it has seen: per connection, a window and a hash table of about
 /// 230 KiB, which 1,000 busy connections cannot keep in cache (measured: 3.9 core-seconds per million quotes,
 /// against 0.8 uncompressed). This one knows where the repeats are. The client's inflater holds the last 32 KiB it
-/// inflated, and the gateway wrote those bytes, so all a connection keeps here is the count of bytes inflated, the
-/// place of the last quote of each symbol (with a reference to its body, which every client sent it shares), and
-/// the place of the last occurrence of each field name.
+/// inflated, and the gateway wrote those bytes from shared, immutable quote bodies (<see cref="QuoteBody"/>), which
+/// say where each name starts. So all a connection keeps is the count of bytes inflated, the last body of each
+/// symbol it was sent with its place in the stream, and, for each name, the body and place it last went out in.
 /// </para>
 /// <para>
-/// How a quote body becomes matches against the body before it depends on the two bodies only, not on the client,
-/// so it is worked out once (a <see cref="Script"/>) and reused for every client that had the same previous quote;
-/// each client only adds its distances. Frames are one block each, in <see cref="DeflateCode.Quotes"/>' code.
-/// Measured on the <c>fanout</c> preset: 36.5 bytes per quote on the wire (163.2 written; 57.1 with each frame
-/// compressed alone by zlib), for the same gateway CPU as zlib's (load-tests/README.md, "Bandwidth").
+/// At each name of a body, two references are weighed: the same name in the symbol's last quote (the digits of a
+/// price that did not move) and the same name where it last went out, usually the quote before in this frame (the
+/// leading digits of a timestamp, a round size). The longer repeat wins, running on through the value and what
+/// follows and back over the literals before it; every byte of a match is compared, so the places are hints only.
+/// Frames are one block each, in <see cref="DeflateCode.Quotes"/>' code.
 /// </para>
 /// <para>
 /// Not thread-safe: the connection's one sender calls it, in the order the messages go out. Every message the
@@ -38,12 +39,19 @@ internal sealed class QuoteDeflater
 {
     private const int MaxMarks = 4096;
 
-    private static readonly byte[][] Tokens = BuildTokens();
+    private static readonly byte[][] Names = BuildNames();
+    // What stands between two quotes of a frame.
+    private static ReadOnlySpan<byte> Lead => "},"u8;
+
+    private static readonly int[] NameLengths = [.. Names.Select(n => n.Length)];
 
     // The last quote of each symbol this client inflated, by symbol (open addressing).
     private Mark[]? marks;
     private int markCount;
-    private long[]? tokenAt;
+    // Where each name last went out (stream position; a long way back when never), and the last timestamp's body.
+    private long[]? lastAt;
+    private QuoteBody? neighbour;
+    private bool neighbourLed;
 
     // Bytes the client has inflated so far: the stream position of the next compressed message's first byte.
     private long position;
@@ -70,7 +78,7 @@ internal sealed class QuoteDeflater
         var code = DeflateCode.Quotes;
         var bits = new DeflateBitWriter(output);
         code.Begin(ref bits);
-        var tokenAt = this.tokenAt ??= NewTokenPlaces();
+        lastAt ??= NewPlaces();
 
         var first = quotes.IsEmpty ? message.Length : quotes[0].Start;
         var isUpdates = message[..first].SequenceEqual(UpdatesPrefix);
@@ -83,35 +91,26 @@ internal sealed class QuoteDeflater
             code.Literals(ref bits, message[..first]);
         }
 
-        var scripts = ScriptCache.Shared;
+        var lead = 0;
         for (var k = 0; k < quotes.Length; k++)
         {
             var quote = quotes[k];
             var start = quote.Start;
             var end = k + 1 < quotes.Length ? quotes[k + 1].Start : message.Length;
             var at = position + start;
-            var bodyLength = quote.Body.Length;
-            Debug.Assert(message[start..].StartsWith(quote.Body.Span), "a quote's body is where its span says");
+            var body = quote.Body;
+            Debug.Assert(message[start..].StartsWith(body.Span), "a quote's body is where its span says");
             ref var mark = ref FindMark(quote.Symbol, out var known);
-            if (MemoryMarshal.TryGetArray(quote.Body, out var body) && body.Offset == 0 && body.Count == body.Array!.Length && bodyLength <= ushort.MaxValue)
-            {
-                // The previous body's own hash was kept with it, so its array is not touched unless its script must be built.
-                var farBase = at - mark.At;
-                var usable = known && mark.Body is not null && farBase + bodyLength <= DeflateCode.Window;
-                var hash = RuntimeHelpers.GetHashCode(body.Array);
-                var script = usable ? scripts.Get(body.Array, hash, mark.Body, mark.Hash, (int)farBase) : scripts.Get(body.Array, hash, null, 0, 0);
-                Script.Write(script, ref bits, code, at, usable ? (int)farBase : 0, tokenAt);
-                mark.Body = body.Array;
-                mark.At = at;
-                mark.Hash = hash;
-            }
-            else
-            {
-                code.Literals(ref bits, quote.Body.Span);
-                mark.Body = null;
-            }
+            var previous = known && mark.Body is { } before && at - mark.At <= DeflateCode.Window ? before : null;
+            WriteBody(ref bits, code, body, at, previous, mark.At, lead, previous is not null && mark.Led);
+            mark.Body = body;
+            mark.At = at;
+            mark.Led = lead > 0;
 
-            WriteTail(ref bits, code, message[(start + bodyLength)..end], at + bodyLength, tokenAt);
+            // The closing brace and comma before the next quote are left to it: they may open its first match.
+            var nextLead = k + 1 < quotes.Length && end - start - body.Length >= Lead.Length && message[(end - Lead.Length)..end].SequenceEqual(Lead) ? Lead.Length : 0;
+            WriteTail(ref bits, code, message[(start + body.Length)..(end - nextLead)], at + body.Length, lastAt);
+            lead = nextLead;
         }
 
         if (isUpdates)
@@ -123,50 +122,218 @@ internal sealed class QuoteDeflater
         return code.End(ref bits);
     }
 
+    /// <summary>
+    /// Writes a body: at each name, a match to the same name in this symbol's last quote (as far as the bytes agree
+    /// there, worked out once per pair of bodies) or to where the name last went out, usually the quote before in
+    /// this frame (the name alone; for <c>ts</c>, also the leading digits), whichever saves more; the bytes no match
+    /// covers as literals.
+    /// </summary>
+    private void WriteBody(ref DeflateBitWriter output, DeflateCode.QuoteCode code, QuoteBody body, long at, QuoteBody? previous, long previousAt, int lead, bool previousLed)
+    {
+        // A copy the compiler can keep in registers, put back at the end.
+        var bits = output;
+        var lastAt = this.lastAt!;
+        var text = body.Span;
+        var starts = body.Starts;
+        var repeats = previous is null ? null : body.Against(previous, Repeats.Work);
+        var gap = at - previousAt;
+        var pending = 0;
+        var neighbour = this.neighbour;
+
+        // The closing brace and comma before this body (lead), not written yet: a match at the first name may start
+        // on them where its reference had them too.
+        var leadLeft = lead;
+        var previousLead = previousLed ? lead : 0;
+        var neighbourLead = neighbourLed ? lead : 0;
+        foreach (var part in body.Parts)
+        {
+            int start = starts[part];
+            if (start >= pending)
+            {
+                // The symbol's last quote: the bytes that agree around this name there.
+                int length = 0, back = 0, distance = 0, score = int.MinValue;
+                if (repeats is not null && repeats.ByPart[part] is var repeat && repeat != 0)
+                {
+                    var far = gap + (int)(repeat >> 32);
+                    if (far <= DeflateCode.Window)
+                    {
+                        back = start == 0 ? previousLead : Math.Min((int)(repeat >> 16) & 0xFF, start - pending);
+                        length = Math.Min((int)(repeat & 0xFFFF) + back, DeflateCode.MaxMatch);
+                        distance = (int)far;
+                        score = (length * 4) - DeflateCode.MatchBits(length, distance);
+                    }
+                }
+
+                // Where the name last went out: in the quote written just before (usually the one before in this
+                // frame) as far as the bytes agree there, else the name alone.
+                var near = at + start - lastAt[part];
+                if (near <= DeflateCode.Window)
+                {
+                    int nearLength = NameLengths[part], nearBack = 0;
+                    if (neighbour is not null && neighbour.Starts[part] is var theirs && theirs >= 0)
+                    {
+                        var other = neighbour.Span;
+                        nearLength = Math.Min(CommonLength(text, start, other, theirs), DeflateCode.MaxMatch);
+                        var most = Math.Min(start - pending, theirs);
+                        while (nearBack < most && text[start - nearBack - 1] == other[theirs - nearBack - 1])
+                        {
+                            nearBack++;
+                        }
+
+                        nearBack = start == 0 ? neighbourLead : nearBack;
+                        nearLength = Math.Min(nearLength + nearBack, DeflateCode.MaxMatch);
+                    }
+
+                    var nearScore = (nearLength * 4) - DeflateCode.MatchBits(nearLength, (int)near);
+                    if (nearScore > score)
+                    {
+                        (length, back, distance, score) = (nearLength, nearBack, (int)near, nearScore);
+                    }
+                }
+
+                if (score > int.MinValue)
+                {
+                    if (start - back < 0)
+                    {
+                        leadLeft = 0;
+                    }
+                    else
+                    {
+                        WriteLead(ref bits, code, ref leadLeft);
+                        code.Literals(ref bits, text[pending..(start - back)]);
+                    }
+
+                    code.Match(ref bits, length, distance);
+                    pending = start - back + length;
+                }
+            }
+
+            lastAt[part] = at + start;
+        }
+
+
+        WriteLead(ref bits, code, ref leadLeft);
+        code.Literals(ref bits, text[pending..]);
+        output = bits;
+        this.neighbour = body;
+        neighbourLed = lead > 0;
+    }
+
+    private static void WriteLead(ref DeflateBitWriter bits, DeflateCode.QuoteCode code, ref int left)
+    {
+        if (left > 0)
+        {
+            code.Literals(ref bits, Lead[^left..]);
+            left = 0;
+        }
+    }
+
+    /// <summary>How many bytes agree from <paramref name="start"/> in <paramref name="text"/> and <paramref name="theirs"/> in <paramref name="reference"/>.</summary>
+    private static int CommonLength(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs) =>
+        CommonLength(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start), ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs), Math.Min(text.Length - start, reference.Length - theirs));
+
+    /// <summary>How many of the first <paramref name="most"/> bytes of two runs agree, eight at a time.</summary>
+    private static int CommonLength(ref byte a, ref byte b, int most)
+    {
+        var i = 0;
+        for (; i + sizeof(ulong) <= most; i += sizeof(ulong))
+        {
+            var differ = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref a, i)) ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, i));
+            if (differ != 0)
+            {
+                return i + (BitOperations.TrailingZeroCount(differ) >> 3);
+            }
+        }
+
+        while (i < most && Unsafe.Add(ref a, i) == Unsafe.Add(ref b, i))
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    /// <summary>
+    /// How much of each part of a body repeats the body before it of the same symbol: from the name on, and before
+    /// it. Depends on the two bodies only, so it is worked out once per pair and kept with the body
+    /// (<see cref="QuoteBody.Against"/>) for every client that had the same previous quote.
+    /// </summary>
+    private sealed class Repeats
+    {
+        public static readonly Func<QuoteBody, QuoteBody, Repeats> Work = (body, previous) => new Repeats(body, previous);
+
+        private Repeats(QuoteBody body, QuoteBody previous)
+        {
+            var text = body.Span;
+            var reference = previous.Span;
+            for (var part = 0; part < QuoteBody.PartCount; part++)
+            {
+                int start = body.Starts[part], theirs = previous.Starts[part];
+                if (start < 0 || theirs < 0)
+                {
+                    continue;
+                }
+
+                // Forward at least over the name (the places were checked), so never zero where both have the part.
+                var forward = Math.Min(CommonLength(text, start, reference, theirs), DeflateCode.MaxMatch);
+                var back = 0;
+                while (back < Math.Min(Math.Min(start, theirs), 255) && text[start - back - 1] == reference[theirs - back - 1])
+                {
+                    back++;
+                }
+
+                ByPart[part] = (uint)forward | ((ulong)(uint)back << 16) | ((ulong)(uint)(start - theirs) << 32);
+            }
+        }
+
+        /// <summary>
+        /// By part: the bytes that agree from the name on (bits 0 to 15), before it (16 to 23), and how much further
+        /// into its body the name sits than in the previous one (the top 32 bits, signed); 0 where either lacks the part.
+        /// </summary>
+        public ByParts ByPart;
+
+        [InlineArray(QuoteBody.PartCount)]
+        public struct ByParts
+        {
+            private ulong repeat;
+        }
+    }
+
     /// <summary>What follows a body up to the next quote (this client's counts, the closing brace, a comma).</summary>
-    private static void WriteTail(ref DeflateBitWriter bits, DeflateCode.QuoteCode code, ReadOnlySpan<byte> tail, long at, long[] tokenAt)
+    private static void WriteTail(ref DeflateBitWriter bits, DeflateCode.QuoteCode code, ReadOnlySpan<byte> tail, long at, long[] lastAt)
     {
         for (var i = 0; i < tail.Length;)
         {
-            var token = tail[i] == (byte)',' ? TokenAt(tail, i) : -1;
+            var token = tail[i] == (byte)',' ? TailTokenAt(tail, i) : -1;
             if (token < 0)
             {
                 code.Literal(ref bits, tail[i++]);
                 continue;
             }
 
-            WriteToken(ref bits, code, token, at + i, tokenAt);
-            tokenAt[token] = at + i;
-            i += Tokens[token].Length;
+            var name = Names[token];
+            var distance = at + i - lastAt[token];
+            if (distance <= DeflateCode.Window)
+            {
+                code.Match(ref bits, name.Length, (int)distance);
+            }
+            else
+            {
+                code.Literals(ref bits, name);
+            }
+
+            lastAt[token] = at + i;
+            i += name.Length;
         }
     }
 
-    private static void WriteToken(ref DeflateBitWriter bits, DeflateCode.QuoteCode code, int token, long at, long[] tokenAt)
-    {
-        var distance = at - tokenAt[token];
-        if (tokenAt[token] >= 0 && distance <= DeflateCode.Window)
-        {
-            code.Match(ref bits, Tokens[token].Length, (int)distance);
-        }
-        else
-        {
-            code.Literals(ref bits, Tokens[token]);
-        }
-    }
-
-    /// <summary>The field-name token that starts at <paramref name="i"/>, or -1.</summary>
-    private static int TokenAt(ReadOnlySpan<byte> text, int i)
+    /// <summary>The count's name (<c>conflated</c>, <c>dropped</c>) that starts at <paramref name="i"/>, or -1.</summary>
+    private static int TailTokenAt(ReadOnlySpan<byte> text, int i)
     {
         var rest = text[i..];
-        if (rest.Length < 3)
+        for (var t = QuoteBody.PartCount; t < Names.Length; t++)
         {
-            return -1;
-        }
-
-        // Every token is a comma or brace, a quote, then the name: the name's first letter rules most out.
-        for (var t = 0; t < Tokens.Length; t++)
-        {
-            if (Tokens[t][2] == rest[2] && rest.StartsWith(Tokens[t]))
+            if (rest.StartsWith(Names[t]))
             {
                 return t;
             }
@@ -175,23 +342,19 @@ internal sealed class QuoteDeflater
         return -1;
     }
 
-    // The names a quote object is made of, each with what surrounds it in every quote: driven by the field table.
-    private static byte[][] BuildTokens()
+    // Each part's name by part, then the names of this client's counts.
+    private static byte[][] BuildNames()
     {
-        var names = new List<string> { "{\"symbol\":\"", ",\"seq\":", ",\"ts\":", ",\"conflated\":", ",\"dropped\":" };
-        foreach (var field in QuoteFields.All)
-        {
-            names.Add($",\"{field.Name}\":{(field.Kind == QuoteFieldKind.Text ? "\"" : string.Empty)}");
-        }
-
-        // Longest first, so a name that starts another (bid, bidSize) never hides it.
-        return names.OrderByDescending(n => n.Length).Select(n => System.Text.Encoding.UTF8.GetBytes(n)).ToArray();
+        var names = Enumerable.Range(0, QuoteBody.PartCount).Select(p => QuoteBody.NameOf(p).ToArray()).ToList();
+        names.Add(",\"conflated\":"u8.ToArray());
+        names.Add(",\"dropped\":"u8.ToArray());
+        return [.. names];
     }
 
-    private static long[] NewTokenPlaces()
+    private static long[] NewPlaces()
     {
-        var places = new long[Tokens.Length];
-        places.AsSpan().Fill(-1);
+        var places = new long[Names.Length];
+        places.AsSpan().Fill(long.MinValue / 2);
         return places;
     }
 
@@ -247,224 +410,11 @@ internal sealed class QuoteDeflater
     private struct Mark
     {
         public string? Symbol;
-        public byte[]? Body;
+        public QuoteBody? Body;
         public long At;
-        public int Hash;
+
+        // Whether the quote at At came after another in its frame (the closing brace and comma stand before it).
+        public bool Led;
     }
 
-
-    /// <summary>
-    /// How one body is written against the body before it: literal runs (their bits already coded), matches into the
-    /// previous body (their distance is the client's distance between the two bodies plus a constant), and field
-    /// names (matched to the client's last occurrence of each). Kept flat, one word per step, so a client's use of a
-    /// script touches one array.
-    /// </summary>
-    internal static class Script
-    {
-        // The kind of a step, in a word's top two bits.
-        private const ulong Literals = 0UL << 62; // up to 48 coded bits, their count in bits 56 to 61
-        private const ulong Far = 1UL << 62; // the length's bits (0 to 23) and count (24 to 28); offset + 2^18 in 29 to 47
-        private const ulong Token = 2UL << 62; // a field name to match: token in bits 16 to 29, offset in the body below
-        private const ulong Place = 3UL << 62; // only where a field name sits, for the client's next references to it
-        private const int MaxChunk = 48;
-        private const int OffsetBias = 1 << 18;
-
-        /// <summary>Works out the script of <paramref name="body"/> after <paramref name="previous"/>, <paramref name="farBase"/> bytes before it.</summary>
-        public static int Build(ref ulong[] data, byte[] body, byte[]? previous, int farBase)
-        {
-            var count = 0;
-            var code = DeflateCode.Quotes;
-            var text = body.AsSpan();
-            var reference = previous.AsSpan();
-            int at = 0, j = 0, literalsFrom = 0;
-            while (at < text.Length)
-            {
-                var b = text[at];
-                var length = 0;
-                if (!reference.IsEmpty)
-                {
-                    length = (uint)j < (uint)reference.Length && reference[j] == b ? text[at..].CommonPrefixLength(reference[j..]) : 0;
-                    if (length < DeflateCode.MinMatch && b is (byte)',' or (byte)'"' or (byte)'{')
-                    {
-                        (length, j) = Realign(text[at..], reference, j);
-                    }
-                }
-
-                var token = b is (byte)',' or (byte)'{' ? TokenAt(text, at) : -1;
-                var farGain = 0;
-                if (length >= DeflateCode.MinMatch)
-                {
-                    length = Math.Min(length, DeflateCode.MaxMatch);
-                    farGain = LiteralCost(code, text.Slice(at, length)) - DeflateCode.MatchBits(length, farBase + at - j);
-                }
-
-                var tokenGain = token < 0 ? 0 : LiteralCost(code, Tokens[token]) - DeflateCode.MatchBits(Tokens[token].Length, 160);
-                if (farGain <= 0 && tokenGain <= 0)
-                {
-                    at++;
-                    j++;
-                    continue;
-                }
-
-                count = AddLiterals(ref data, count, code, text[literalsFrom..at]);
-                if (farGain >= tokenGain)
-                {
-                    var (bits, bitCount) = code.LengthSymbol(length);
-                    count = Add(ref data, count, Far | bits | ((ulong)bitCount << 24) | ((ulong)(at - j + OffsetBias) << 29));
-                }
-                else
-                {
-                    length = Tokens[token].Length;
-                    count = Add(ref data, count, Token | ((ulong)token << 16) | (uint)at);
-                }
-
-                at += length;
-                j += length;
-                literalsFrom = at;
-            }
-
-            count = AddLiterals(ref data, count, code, text[literalsFrom..]);
-
-            // Every field name in the body, wherever it went (in a match or as literals), for the next quotes.
-            for (var i = 0; i < text.Length; i++)
-            {
-                if (text[i] is (byte)',' or (byte)'{' && TokenAt(text, i) is var t && t >= 0)
-                {
-                    count = Add(ref data, count, Place | ((ulong)t << 16) | (uint)i);
-                }
-            }
-
-            return count;
-        }
-
-        /// <summary>Writes a body for a client: its far matches <paramref name="farBase"/> bytes plus their offset back.</summary>
-        public static void Write(ReadOnlySpan<ulong> script, ref DeflateBitWriter bits, DeflateCode.QuoteCode code, long at, int farBase, long[] tokenAt)
-        {
-            var writer = bits;
-            foreach (var word in script)
-            {
-                switch (word >> 62)
-                {
-                    case 0:
-                        writer.Put(word & ((1UL << MaxChunk) - 1), (int)(word >> 56) & 63);
-                        break;
-                    case 1:
-                        code.Match(ref writer, (uint)word & 0xFFFFFF, (int)(word >> 24) & 31, farBase + (int)((word >> 29) & 0x7FFFF) - OffsetBias);
-                        break;
-                    case 2:
-                        WriteToken(ref writer, code, (int)(word >> 16) & 0x3FFF, at + (long)(word & 0xFFFF), tokenAt);
-                        break;
-                    default:
-                        tokenAt[(int)(word >> 16) & 0x3FFF] = at + (long)(word & 0xFFFF);
-                        break;
-                }
-            }
-
-            bits = writer;
-        }
-
-        private static int LiteralCost(DeflateCode.QuoteCode code, ReadOnlySpan<byte> bytes)
-        {
-            var bits = 0;
-            foreach (var b in bytes)
-            {
-                bits += code.LiteralBits(b);
-            }
-
-            return bits;
-        }
-
-        // A value changed length, or a field is missing on one side: look a few bytes either way, then anywhere.
-        private static (int Length, int At) Realign(ReadOnlySpan<byte> rest, ReadOnlySpan<byte> reference, int j)
-        {
-            for (var shift = 1; shift <= 3; shift++)
-            {
-                foreach (var candidate in (ReadOnlySpan<int>)[j + shift, j - shift])
-                {
-                    if ((uint)candidate < (uint)reference.Length && reference[candidate] == rest[0] && rest.CommonPrefixLength(reference[candidate..]) is var found && found >= 4)
-                    {
-                        return (found, candidate);
-                    }
-                }
-            }
-
-            if (rest.Length >= 6 && reference.IndexOf(rest[..6]) is var anywhere && anywhere >= 0)
-            {
-                return (rest.CommonPrefixLength(reference[anywhere..]), anywhere);
-            }
-
-            return (0, j);
-        }
-
-        /// <summary>Codes literals into chunks of at most 48 bits, one word each.</summary>
-        private static int AddLiterals(ref ulong[] data, int count, DeflateCode.QuoteCode code, ReadOnlySpan<byte> values)
-        {
-            ulong pending = 0;
-            var pendingBits = 0;
-            foreach (var value in values)
-            {
-                var (bits, length) = code.LiteralCode(value);
-                if (pendingBits + length > MaxChunk)
-                {
-                    count = Add(ref data, count, Literals | ((ulong)pendingBits << 56) | pending);
-                    pending = 0;
-                    pendingBits = 0;
-                }
-
-                pending |= (ulong)bits << pendingBits;
-                pendingBits += length;
-            }
-
-            return pendingBits > 0 ? Add(ref data, count, Literals | ((ulong)pendingBits << 56) | pending) : count;
-        }
-
-        private static int Add(ref ulong[] data, int count, ulong word)
-        {
-            if (count == data.Length)
-            {
-                Array.Resize(ref data, data.Length * 2);
-            }
-
-            data[count] = word;
-            return count + 1;
-        }
-    }
-
-    /// <summary>
-    /// Scripts of the bodies this thread wrote lately, keyed by the body and the one before it (by reference: bodies
-    /// are shared, immutable arrays). Direct-mapped, so a lookup is one probe, and nothing is allocated once warm.
-    /// </summary>
-    private sealed class ScriptCache
-    {
-        private const int Size = 16384;
-
-        [ThreadStatic]
-        private static ScriptCache? shared;
-
-        private readonly Entry[] entries = new Entry[Size];
-
-        public static ScriptCache Shared => shared ??= new ScriptCache();
-
-        public ReadOnlySpan<ulong> Get(byte[] body, int bodyHash, byte[]? previous, int previousHash, int farBase)
-        {
-            ref var entry = ref entries[(uint)((bodyHash * -1640531535) ^ previousHash) % Size];
-            if (!ReferenceEquals(entry.Body, body) || !ReferenceEquals(entry.Previous, previous) || entry.Data is null)
-            {
-                entry.Data ??= new ulong[48];
-                entry.Count = Script.Build(ref entry.Data, body, previous, farBase);
-                entry.Body = body;
-                entry.Previous = previous;
-            }
-
-            return entry.Data.AsSpan(0, entry.Count);
-        }
-
-        private struct Entry
-        {
-            public byte[]? Body;
-            public byte[]? Previous;
-            public ulong[]? Data;
-            public int Count;
-        }
-    }
 }

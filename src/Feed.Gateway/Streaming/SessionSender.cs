@@ -515,7 +515,7 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
                 frameBuffer.Write(","u8);
             }
 
-            var body = batchDelta && item.Baseline is { } baseline ? item.Quote.Utf8DeltaBody(baseline) : item.Quote.Utf8Body;
+            var body = batchDelta && item.Baseline is { } baseline ? item.Quote.DeltaBody(baseline) : item.Quote.Body;
             spans?.Add(new QuoteSpan(frameBuffer.WrittenCount, item.Quote.Symbol, body));
             QuoteWriter.WriteSpliced(frameBuffer, body.Span, item.Conflated, item.Dropped);
 

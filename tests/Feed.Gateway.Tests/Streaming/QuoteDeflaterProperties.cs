@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using MarketStream.Contracts;
 using MarketStream.Gateway.Streaming;
 
 namespace MarketStream.Gateway.Tests.Streaming;
@@ -9,7 +10,7 @@ namespace MarketStream.Gateway.Tests.Streaming;
 /// messages (as a client does): for random frames (quotes with random field subsets and values, any bytes in a
 /// text field, a symbol twice in one frame, this client's counts or none), other messages compressed by zlib in
 /// between, and gaps that push the last quote of a symbol out of the 32 KiB window, every message inflates to
-/// exactly what was written. Two connections share the bodies (and so the scripts worked out for them) at
+/// exactly what was written. Two connections share the bodies (and what is worked out per pair of them) at
 /// different stream positions. Seeded: each seed is one reproducible case.
 /// </summary>
 public class QuoteDeflaterProperties
@@ -77,27 +78,39 @@ public class QuoteDeflaterProperties
         Assert.True(wire * 3 < written, $"{wire} bytes on the wire for {written} written");
     }
 
-    /// <summary>A quote body as the writer shapes it (no closing brace): symbol, seq, some fields, ts, maybe a venue.</summary>
-    private static byte[] Body(Random random, string symbol, int seq, bool full = false)
+    /// <summary>
+    /// A quote body as the writer shapes it (no closing brace): symbol, seq, some fields, ts, maybe a venue, with where
+    /// each name starts.
+    /// </summary>
+    private static QuoteBody Body(Random random, string symbol, int seq, bool full = false)
     {
-        var text = new StringBuilder($"{{\"symbol\":\"{symbol}\",\"seq\":{(seq * 7) + random.Next(7)}");
-        foreach (var name in Names.Where(_ => full || random.Next(3) > 0))
+        var bytes = new List<byte>();
+        var starts = new short[QuoteBody.PartCount];
+        starts.AsSpan().Fill(-1);
+        void Part(int part, string text)
         {
-            text.Append($",\"{name}\":").Append(name.EndsWith("Size", StringComparison.Ordinal) ? $"{random.Next(1, 50) * 100}" : $"{100 + random.Next(3)}.{random.Next(100):D2}");
+            starts[part] = (short)bytes.Count;
+            bytes.AddRange(Encoding.UTF8.GetBytes(text));
         }
 
-        text.Append($",\"ts\":{1_795_892_794_000_000 + (seq * 100_000) + random.Next(100_000)}");
-        var bytes = Encoding.UTF8.GetBytes(text.ToString()).ToList();
+        Part(QuoteBody.Symbol, $"{{\"symbol\":\"{symbol}\"");
+        Part(QuoteBody.Seq, $",\"seq\":{(seq * 7) + random.Next(7)}");
+        foreach (var (name, part) in Names.Select((n, i) => (n, QuoteBody.PartOf(QuoteFields.All[i]))).Where(_ => full || random.Next(3) > 0))
+        {
+            Part(part, $",\"{name}\":" + (name.EndsWith("Size", StringComparison.Ordinal) ? $"{random.Next(1, 50) * 100}" : $"{100 + random.Next(3)}.{random.Next(100):D2}"));
+        }
+
+        Part(QuoteBody.Ts, $",\"ts\":{1_795_892_794_000_000 + (seq * 100_000) + random.Next(100_000)}");
         if (full || random.Next(3) > 0)
         {
-            bytes.AddRange(",\"venue\":\""u8.ToArray());
+            Part(QuoteBody.PartOf(QuoteFields.Venue), ",\"venue\":\"");
 
             // Any bytes at all may sit in a text field as far as the compressor is concerned.
             bytes.AddRange(random.Next(4) == 0 ? Enumerable.Range(0, random.Next(1, 20)).Select(_ => (byte)random.Next(256)) : "XNAS"u8.ToArray());
             bytes.Add((byte)'"');
         }
 
-        return [.. bytes];
+        return new QuoteBody([.. bytes], starts);
     }
 
     /// <summary>One client: the gateway's compressor for it, and its own inflater.</summary>
@@ -106,7 +119,7 @@ public class QuoteDeflaterProperties
         private readonly QuoteDeflater deflater = new();
         private readonly StreamInflater inflater = new();
 
-        public (int Written, int Wire) Frame(Random random, List<(string Symbol, byte[] Body)> quotes)
+        public (int Written, int Wire) Frame(Random random, List<(string Symbol, QuoteBody Body)> quotes)
         {
             if (quotes.Count > 1 && random.Next(5) == 0)
             {
@@ -124,7 +137,7 @@ public class QuoteDeflaterProperties
                 }
 
                 spans.Add(new QuoteSpan(message.Count, quotes[i].Symbol, quotes[i].Body));
-                message.AddRange(quotes[i].Body);
+                message.AddRange(quotes[i].Body.Span.ToArray());
                 if (random.Next(3) == 0)
                 {
                     message.AddRange(Encoding.UTF8.GetBytes($",\"conflated\":{random.Next(1, 200)}"));

@@ -1,0 +1,136 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using MarketStream.Contracts;
+
+namespace MarketStream.Contracts.Tests;
+
+/// <summary>
+/// A quote's shared wire body and the places of its names: what a compressor that keeps its context relies on to
+/// find repeats without searching.
+/// </summary>
+public class QuoteBodyTests
+{
+    private static readonly Tick Full = new()
+    {
+        Symbol = "AAPL", Ts = 100, Bid = 189.12m, Ask = 189.14m, BidSize = 100, AskSize = 300, Last = 189.13m, LastSize = 50, Venue = "XNAS",
+    };
+
+    [Fact]
+    public void Every_part_of_a_whole_body_starts_where_its_name_is_in_wire_order()
+    {
+        var body = Quote.From(Full, seq: 7).Body;
+        var text = body.Span;
+
+        Assert.Equal(QuoteBody.PartCount, body.Parts.Length);
+        Assert.Equal(QuoteBody.Order.ToArray(), body.Parts.ToArray());
+        foreach (var part in body.Parts)
+        {
+            Assert.True(text[body.Starts[part]..].StartsWith(QuoteBody.NameOf(part)), $"part {part} at {body.Starts[part]}");
+        }
+
+        Assert.Equal(0, body.Starts[QuoteBody.Symbol]);
+        var starts = body.Parts.ToArray().Select(p => (int)body.Starts[p]).ToArray();
+        Assert.Equal(starts.Order().ToArray(), starts);
+        Assert.Equal(Encoding.UTF8.GetBytes("""{"symbol":"AAPL","seq":7,"bid":189.12,"ask":189.14,"bidSize":100,"askSize":300,"last":189.13,"lastSize":50,"ts":100,"venue":"XNAS" """.TrimEnd()), body.Span.ToArray());
+    }
+
+    [Fact]
+    public void Absent_fields_have_no_place_and_a_changed_fields_body_places_only_what_it_carries()
+    {
+        var first = Quote.From(new Tick { Symbol = "MSFT", Ts = 1, Bid = 1.5m, Venue = "XNAS" }, seq: 1);
+        Assert.Equal(-1, first.Body.Starts[QuoteBody.PartOf(QuoteFields.Ask)]);
+        Assert.Equal([QuoteBody.Symbol, QuoteBody.Seq, (byte)QuoteBody.PartOf(QuoteFields.Bid), QuoteBody.Ts, (byte)QuoteBody.PartOf(QuoteFields.Venue)], first.Body.Parts.ToArray());
+
+        var second = first.Merge(new Tick { Symbol = "MSFT", Ts = 2, Ask = 1.7m, Venue = "XNAS" }, seq: 2);
+        var delta = second.DeltaBody(first);
+        Assert.Equal("""{"symbol":"MSFT","seq":2,"ask":1.7,"ts":2""", Encoding.UTF8.GetString(delta.Span));
+        Assert.Equal([QuoteBody.Symbol, QuoteBody.Seq, (byte)QuoteBody.PartOf(QuoteFields.Ask), QuoteBody.Ts], delta.Parts.ToArray());
+        foreach (var part in delta.Parts)
+        {
+            Assert.True(delta.Span[delta.Starts[part]..].StartsWith(QuoteBody.NameOf(part)));
+        }
+
+        Assert.Equal(-1, delta.Starts[QuoteBody.PartOf(QuoteFields.Bid)]);
+    }
+
+    [Fact]
+    public void A_body_refuses_places_that_are_not_where_the_names_are()
+    {
+        var utf8 = """{"symbol":"V","seq":1,"ts":2"""u8.ToArray();
+        short[] Starts(short seq, short ts)
+        {
+            var starts = Enumerable.Repeat((short)-1, QuoteBody.PartCount).ToArray();
+            starts[QuoteBody.Symbol] = 0;
+            starts[QuoteBody.Seq] = seq;
+            starts[QuoteBody.Ts] = ts;
+            return starts;
+        }
+
+        Assert.Equal(3, new QuoteBody(utf8, Starts(13, 21)).Parts.Length);
+        Assert.Throws<ArgumentException>(() => new QuoteBody(utf8, Starts(14, 21)));
+        Assert.Throws<ArgumentException>(() => new QuoteBody(utf8, Starts(21, 13)));
+        Assert.Throws<ArgumentException>(() => new QuoteBody(utf8, Starts(13, 90)));
+        Assert.Throws<ArgumentException>(() => new QuoteBody(utf8, [0, 14]));
+    }
+
+    [Fact]
+    public void The_changed_fields_body_for_a_baseline_is_written_once_and_shared()
+    {
+        var quotes = new List<Quote> { Quote.From(Full, seq: 1) };
+        for (var i = 2; i <= 8; i++)
+        {
+            quotes.Add(quotes[^1].Merge(new Tick { Symbol = "AAPL", Ts = i, Bid = 189m + i }, seq: i));
+        }
+
+        var latest = quotes[^1];
+        Assert.Same(latest.DeltaBody(quotes[5]), latest.DeltaBody(quotes[5]));
+
+        // More baselines than are remembered: each still gets its own body, never another baseline's.
+        foreach (var baseline in quotes.Take(7).Concat(quotes.Take(7)))
+        {
+            var delta = latest.DeltaBody(baseline);
+            Assert.Equal(latest, baseline.Apply(ReadQuote(delta)));
+        }
+    }
+
+    [Fact]
+    public void What_is_remembered_against_another_body_is_kept_per_body_and_does_not_keep_it_alive()
+    {
+        var body = Quote.From(Full, seq: 2).Body;
+        var (other, calls) = (Quote.From(Full, seq: 1).Body, 0);
+        string Work(QuoteBody self, QuoteBody against)
+        {
+            calls++;
+            return $"{self.Length}/{against.Length}";
+        }
+
+        var first = body.Against(other, Work);
+        Assert.Same(first, body.Against(other, Work));
+        Assert.Equal(1, calls);
+        Assert.NotSame(first, body.Against(Quote.From(Full, seq: 3).Body, Work));
+        Assert.Equal(2, calls);
+
+        var gone = Remember(body, Work);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(gone.TryGetTarget(out _), "a body remembered against must be free to go");
+        GC.KeepAlive(body);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference<QuoteBody> Remember(QuoteBody body, Func<QuoteBody, QuoteBody, string> work)
+    {
+        var other = Quote.From(Full, seq: 9).Body;
+        body.Against(other, work);
+        return new WeakReference<QuoteBody>(other);
+    }
+
+    private static Quote ReadQuote(QuoteBody body)
+    {
+        var reader = new Utf8JsonReader([.. body.Span, (byte)'}']);
+        reader.Read();
+        return QuoteReader.Read(ref reader, out _, out _);
+    }
+}
