@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace MarketStream.Contracts;
 
 /// <summary>
@@ -33,8 +35,9 @@ public sealed class QuoteBody
 
     private readonly byte[] utf8;
 
-    // Where each part starts, by part (PartCount entries), then the parts present in wire order.
-    private readonly short[] layout;
+    // Where each part starts, by part (PartCount entries), then the parts present in wire order: kept in the object
+    // itself, so reading a body's places costs no second object.
+    private Layout layout;
     private readonly int partsPresent;
     private readonly long id = Interlocked.Increment(ref bodies);
 
@@ -62,7 +65,6 @@ public sealed class QuoteBody
         }
 
         this.utf8 = utf8;
-        layout = new short[PartCount * 2];
         starts.CopyTo(layout);
         foreach (var part in WireOrder)
         {
@@ -83,10 +85,10 @@ public sealed class QuoteBody
     public int Length => utf8.Length;
 
     /// <summary>Where each part's name starts in <see cref="Utf8"/>, by part; -1 where the part is absent.</summary>
-    public ReadOnlySpan<short> Starts => new(layout, 0, PartCount);
+    public ReadOnlySpan<short> Starts => MemoryMarshal.CreateReadOnlySpan(ref layout[0], PartCount);
 
     /// <summary>The parts this body has, in the order it has them.</summary>
-    public ReadOnlySpan<short> Parts => new(layout, PartCount, partsPresent);
+    public ReadOnlySpan<short> Parts => MemoryMarshal.CreateReadOnlySpan(ref layout[PartCount], partsPresent);
 
     /// <summary>The parts in the order a quote object writes them: symbol, seq, the fields before ts, ts, the rest.</summary>
     public static ReadOnlySpan<short> Order => WireOrder;
@@ -144,6 +146,12 @@ public sealed class QuoteBody
 
     // Keyed by the other body's number, never by reference, so a body does not keep the bodies before it alive.
     private sealed record Memo(long Other, object State);
+
+    [System.Runtime.CompilerServices.InlineArray(PartCount * 2)]
+    private struct Layout
+    {
+        private short start;
+    }
 
     [System.Runtime.CompilerServices.InlineArray(MemoSlots)]
     private struct MemoKeys

@@ -11,7 +11,7 @@ namespace MarketStream.Gateway.Streaming;
 /// The code is a dynamic-block code (BTYPE 10) made from a fixed profile of what quote frames hold rather than
 /// from each frame's own counts: digits short, field-name letters long (they travel in matches), every byte
 /// codable, every length and distance possible. Building a code per frame fits a little better but costs a count,
-/// a tree and a header per frame; this header is written once and copied as bits (83 bytes a frame).
+/// a tree and a header per frame; this header is written once and copied as bits (85 bytes a frame).
 /// </remarks>
 internal static class DeflateCode
 {

@@ -40,6 +40,7 @@ internal sealed class QuoteDeflater
     private const int MaxMarks = 4096;
 
     private static readonly byte[][] Names = BuildNames();
+
     // What stands between two quotes of a frame.
     private static ReadOnlySpan<byte> Lead => "},"u8;
 
@@ -48,7 +49,8 @@ internal sealed class QuoteDeflater
     // The last quote of each symbol this client inflated, by symbol (open addressing).
     private Mark[]? marks;
     private int markCount;
-    // Where each name last went out (stream position; a long way back when never), and the last timestamp's body.
+    // Where each name last went out (stream position; a long way back when never), and the body written last, with
+    // whether the closing brace and comma of the quote before it stand before it.
     private long[]? lastAt;
     private QuoteBody? neighbour;
     private bool neighbourLed;
@@ -124,9 +126,9 @@ internal sealed class QuoteDeflater
 
     /// <summary>
     /// Writes a body: at each name, a match to the same name in this symbol's last quote (as far as the bytes agree
-    /// there, worked out once per pair of bodies) or to where the name last went out, usually the quote before in
-    /// this frame (the name alone; for <c>ts</c>, also the leading digits), whichever saves more; the bytes no match
-    /// covers as literals.
+    /// around it there, worked out once per pair of bodies) or to the same name in the body written just before,
+    /// usually the quote before in this frame (as far as the bytes agree there; the name alone where that body lacks
+    /// it), whichever saves more; the bytes no match covers as literals.
     /// </summary>
     private void WriteBody(ref DeflateBitWriter output, DeflateCode.QuoteCode code, QuoteBody body, long at, QuoteBody? previous, long previousAt, int lead, bool previousLed)
     {
