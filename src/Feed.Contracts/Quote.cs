@@ -15,6 +15,9 @@ public sealed record Quote
     // that carries the quote (DESIGN.md decision 6). Never copied by `with`: a changed copy is another quote.
     private QuoteBody? body;
 
+    // The body's bytes again, one reference away, for the frames that need only them (no compressor).
+    private byte[]? utf8Body;
+
     private FieldValues values;
 
     // Changed-fields bodies of this quote against earlier quotes of its symbol (the delta extension), written once
@@ -76,7 +79,7 @@ public sealed record Quote
     /// The quote as the protocol's quote object without its closing brace (<c>{"symbol":…,"venue":"XNAS"</c>),
     /// so per-client fields (<c>conflated</c>, <c>dropped</c>) can follow. Written on first use, then shared.
     /// </summary>
-    public ReadOnlyMemory<byte> Utf8Body => Body.Utf8;
+    public ReadOnlyMemory<byte> Utf8Body => Volatile.Read(ref utf8Body) ?? Body.Bytes;
 
     /// <summary>The quote's body (<see cref="Utf8Body"/>) with where each name starts. Written on first use, then shared.</summary>
     public QuoteBody Body => Volatile.Read(ref body) ?? WriteBody();
@@ -85,7 +88,9 @@ public sealed record Quote
     {
         // Two senders may race to write the same bytes; either result is right, and one of them is kept.
         var written = QuoteWriter.Body(this);
-        return Interlocked.CompareExchange(ref body, written, null) ?? written;
+        var kept = Interlocked.CompareExchange(ref body, written, null) ?? written;
+        Volatile.Write(ref utf8Body, kept.Bytes);
+        return kept;
     }
 
     /// <summary>

@@ -39,12 +39,12 @@ public sealed class QuoteBody
     // itself, so reading a body's places costs no second object.
     private Layout layout;
     private readonly int partsPresent;
-    private readonly long id = Interlocked.Increment(ref bodies);
 
-    // What was worked out against other bodies: their numbers together (one line to scan), then the entries.
-    private MemoKeys memoKeys;
-    private MemoEntries memoEntries;
-    private int nextMemo;
+    // A number for the memos of other bodies, given the first time one is made against this one (0 until then).
+    private long id;
+
+    // What was worked out against other bodies, made on first use: a body no compressor reads costs nothing more.
+    private Memos? memos;
 
     /// <summary>A body and where each part's name starts in it (-1 where the part is absent), by part.</summary>
     public QuoteBody(byte[] utf8, ReadOnlySpan<short> starts)
@@ -81,6 +81,9 @@ public sealed class QuoteBody
     /// <summary>The body's bytes, as written.</summary>
     public ReadOnlySpan<byte> Span => utf8;
 
+    // The bytes themselves, for the quote that owns the body; never handed out for writing.
+    internal byte[] Bytes => utf8;
+
     /// <summary>The body's length in bytes.</summary>
     public int Length => utf8.Length;
 
@@ -115,20 +118,36 @@ public sealed class QuoteBody
 
         // An entry and its key are written one after the other, so a reader can see a key with the entry before it:
         // the entry confirms the match.
-        var key = other.id;
+        var memo = Volatile.Read(ref memos) ?? Interlocked.CompareExchange(ref memos, new Memos(), null) ?? memos!;
+        var key = other.Id;
         for (var i = 0; i < MemoSlots; i++)
         {
-            if (Volatile.Read(ref memoKeys[i]) == key && Volatile.Read(ref memoEntries[i]) is { } entry && entry.Other == key && entry.State is TState state)
+            if (Volatile.Read(ref memo.Keys[i]) == key && Volatile.Read(ref memo.Entries[i]) is { } entry && entry.Other == key && entry.State is TState state)
             {
                 return state;
             }
         }
 
         var made = work(this, other);
-        var slot = (int)((uint)Interlocked.Increment(ref nextMemo) % MemoSlots);
-        Volatile.Write(ref memoEntries[slot], new Memo(key, made));
-        Volatile.Write(ref memoKeys[slot], key);
+        var slot = (int)((uint)Interlocked.Increment(ref memo.Next) % MemoSlots);
+        Volatile.Write(ref memo.Entries[slot], new Memo(key, made));
+        Volatile.Write(ref memo.Keys[slot], key);
         return made;
+    }
+
+    private long Id
+    {
+        get
+        {
+            var known = Volatile.Read(ref id);
+            if (known != 0)
+            {
+                return known;
+            }
+
+            Interlocked.CompareExchange(ref id, Interlocked.Increment(ref bodies), 0);
+            return Volatile.Read(ref id);
+        }
     }
 
     private static byte[] WriteName(int part) => System.Text.Encoding.UTF8.GetBytes(part switch
@@ -151,6 +170,15 @@ public sealed class QuoteBody
     private struct Layout
     {
         private short start;
+    }
+
+    private sealed class Memos
+    {
+        public MemoKeys Keys;
+
+        public MemoEntries Entries;
+
+        public int Next;
     }
 
     [System.Runtime.CompilerServices.InlineArray(MemoSlots)]

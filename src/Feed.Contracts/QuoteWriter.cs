@@ -131,7 +131,7 @@ public static class QuoteWriter
     public static void WriteSpliced(IBufferWriter<byte> output, Quote quote, int conflated, int dropped)
     {
         ArgumentNullException.ThrowIfNull(quote);
-        WriteSpliced(output, quote.Body.Span, conflated, dropped);
+        WriteSpliced(output, quote.Utf8Body.Span, conflated, dropped);
     }
 
     /// <summary>

@@ -515,9 +515,18 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
                 frameBuffer.Write(","u8);
             }
 
-            var body = batchDelta && item.Baseline is { } baseline ? item.Quote.DeltaBody(baseline) : item.Quote.Body;
-            spans?.Add(new QuoteSpan(frameBuffer.WrittenCount, item.Quote.Symbol, body));
-            QuoteWriter.WriteSpliced(frameBuffer, body.Span, item.Conflated, item.Dropped);
+            var baseline = batchDelta ? item.Baseline : null;
+            if (spans is null)
+            {
+                // Nothing compresses this frame: only the bytes, the fewest references away.
+                QuoteWriter.WriteSpliced(frameBuffer, baseline is null ? item.Quote.Utf8Body.Span : item.Quote.DeltaBody(baseline).Span, item.Conflated, item.Dropped);
+            }
+            else
+            {
+                var body = baseline is null ? item.Quote.Body : item.Quote.DeltaBody(baseline);
+                spans.Add(new QuoteSpan(frameBuffer.WrittenCount, item.Quote.Symbol, body));
+                QuoteWriter.WriteSpliced(frameBuffer, body.Span, item.Conflated, item.Dropped);
+            }
 
             oldestTs = Math.Min(oldestTs, item.Quote.Ts);
         }
