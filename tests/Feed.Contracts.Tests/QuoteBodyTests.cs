@@ -11,10 +11,7 @@ namespace MarketStream.Contracts.Tests;
 /// </summary>
 public class QuoteBodyTests
 {
-    private static readonly Tick Full = new()
-    {
-        Symbol = "AAPL", Ts = 100, Bid = 189.12m, Ask = 189.14m, BidSize = 100, AskSize = 300, Last = 189.13m, LastSize = 50, Venue = "XNAS",
-    };
+    private static readonly Tick Full = QuoteTests.Full;
 
     [Fact]
     public void Every_part_of_a_whole_body_starts_where_its_name_is_in_wire_order()

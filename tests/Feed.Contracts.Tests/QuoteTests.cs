@@ -4,7 +4,8 @@ namespace MarketStream.Contracts.Tests;
 
 public class QuoteTests
 {
-    private static readonly Tick Full = new()
+    /// <summary>A tick with every field, shared by the quote tests.</summary>
+    internal static readonly Tick Full = new()
     {
         Symbol = "AAPL", Ts = 100, Bid = 189.12m, Ask = 189.14m, BidSize = 100, AskSize = 300, Last = 189.13m, LastSize = 50, Venue = "XNAS",
     };

@@ -132,12 +132,6 @@ internal static class DeflateCode
             }
         }
 
-        /// <summary>Bits one literal costs.</summary>
-        public int LiteralBits(byte value) => literalLengths[value];
-
-        /// <summary>One literal's code, ready to write, and its length in bits.</summary>
-        public (uint Bits, int Length) LiteralCode(byte value) => (literalCodes[value], literalLengths[value]);
-
         /// <summary>Starts a block: its header.</summary>
         public void Begin(ref DeflateBitWriter bits)
         {
@@ -190,21 +184,6 @@ internal static class DeflateCode
             var code = DistanceCodeOf(distance);
             var count = lengthBitCount[length];
             bits.Put(lengthBits[length] | ((ulong)(distanceCodes[code] | ((uint)(distance - DistanceBase[code]) << distanceLengths[code])) << count), count + distanceLengths[code] + DistanceExtra[code]);
-        }
-
-        /// <summary>A match's length written ahead (code and extra bits), and how many bits that is.</summary>
-        public (uint Bits, int Count) LengthSymbol(int length) => (lengthBits[length], lengthBitCount[length]);
-
-        /// <summary>A match whose length was written ahead by <see cref="LengthSymbol"/>, at <paramref name="distance"/>.</summary>
-        public void Match(ref DeflateBitWriter bits, uint lengthSymbol, int lengthCount, int distance)
-        {
-            if (distance is < 1 or > Window)
-            {
-                throw new ArgumentOutOfRangeException(nameof(distance), $"no deflate match reaches {distance} bytes back");
-            }
-
-            var code = DistanceCodeOf(distance);
-            bits.Put(lengthSymbol | ((ulong)(distanceCodes[code] | ((uint)(distance - DistanceBase[code]) << distanceLengths[code])) << lengthCount), lengthCount + distanceLengths[code] + DistanceExtra[code]);
         }
 
         /// <summary>Ends the block and the message as RFC 7692 section 7.2.1 says: an empty stored block, its LEN and NLEN left off.</summary>

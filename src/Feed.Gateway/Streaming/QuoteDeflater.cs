@@ -176,13 +176,7 @@ internal sealed class QuoteDeflater
                     {
                         var other = neighbour.Span;
                         nearLength = Math.Min(CommonLength(text, start, other, theirs), DeflateCode.MaxMatch);
-                        var most = Math.Min(start - pending, theirs);
-                        while (nearBack < most && text[start - nearBack - 1] == other[theirs - nearBack - 1])
-                        {
-                            nearBack++;
-                        }
-
-                        nearBack = start == 0 ? neighbourLead : nearBack;
+                        nearBack = start == 0 ? neighbourLead : CommonLengthBefore(text, start, other, theirs, start - pending);
                         nearLength = Math.Min(nearLength + nearBack, DeflateCode.MaxMatch);
                     }
 
@@ -213,7 +207,6 @@ internal sealed class QuoteDeflater
             lastAt[part] = at + start;
         }
 
-
         WriteLead(ref bits, code, ref leadLeft);
         code.Literals(ref bits, text[pending..]);
         output = bits;
@@ -233,6 +226,19 @@ internal sealed class QuoteDeflater
     /// <summary>How many bytes agree from <paramref name="start"/> in <paramref name="text"/> and <paramref name="theirs"/> in <paramref name="reference"/>.</summary>
     private static int CommonLength(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs) =>
         CommonLength(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start), ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs), Math.Min(text.Length - start, reference.Length - theirs));
+
+    /// <summary>How many bytes agree just before <paramref name="start"/> and <paramref name="theirs"/>, at most <paramref name="most"/>.</summary>
+    private static int CommonLengthBefore(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs, int most)
+    {
+        var limit = Math.Min(most, Math.Min(start, theirs));
+        var back = 0;
+        while (back < limit && text[start - back - 1] == reference[theirs - back - 1])
+        {
+            back++;
+        }
+
+        return back;
+    }
 
     /// <summary>How many of the first <paramref name="most"/> bytes of two runs agree, eight at a time.</summary>
     private static int CommonLength(ref byte a, ref byte b, int most)
@@ -278,11 +284,7 @@ internal sealed class QuoteDeflater
 
                 // Forward at least over the name (the places were checked), so never zero where both have the part.
                 var forward = Math.Min(CommonLength(text, start, reference, theirs), DeflateCode.MaxMatch);
-                var back = 0;
-                while (back < Math.Min(Math.Min(start, theirs), 255) && text[start - back - 1] == reference[theirs - back - 1])
-                {
-                    back++;
-                }
+                var back = CommonLengthBefore(text, start, reference, theirs, 255);
 
                 ByPart[part] = (uint)forward | ((ulong)(uint)back << 16) | ((ulong)(uint)(start - theirs) << 32);
             }
