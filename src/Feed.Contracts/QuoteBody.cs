@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace MarketStream.Contracts;
@@ -40,8 +41,8 @@ public sealed class QuoteBody
     private Layout layout;
     private readonly int partsPresent;
 
-    // A number for the memos of other bodies, given the first time one is made against this one (0 until then).
-    private long id;
+    // This body's number, given the first time it is asked for (0 until then).
+    private long number;
 
     // What was worked out against other bodies, made on first use: a body no compressor reads costs nothing more.
     private Memos? memos;
@@ -107,47 +108,69 @@ public sealed class QuoteBody
     public static ReadOnlySpan<byte> NameOf(int part) => Names[part];
 
     /// <summary>
-    /// What <paramref name="work"/> makes of this body against <paramref name="other"/>, remembered for the last few
-    /// others asked about (a body is shared by every client, and most clients of a symbol had one of a few earlier
-    /// bodies). Safe from any thread: two may work out the same thing at once, and either result is kept.
+    /// This body's number: unique among the bodies of this process, given the first time it is asked for. What is
+    /// worked out against this body elsewhere (<see cref="Against"/>) names it by this number, so it holds no
+    /// reference to it.
     /// </summary>
-    public TState Against<TState>(QuoteBody other, Func<QuoteBody, QuoteBody, TState> work)
-        where TState : class
+    public long Number
     {
-        ArgumentNullException.ThrowIfNull(work);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Volatile.Read(ref number) is var known && known != 0 ? known : GiveNumber();
+    }
 
+    /// <summary>
+    /// What <paramref name="work"/> makes of this body against an <paramref name="earlier"/> one whose
+    /// <see cref="Number"/> the caller kept (<paramref name="earlierNumber"/>), so that a remembered result is found
+    /// without reading the earlier body at all. Remembered for the last few earlier bodies asked about (a body is
+    /// shared by every client, and most clients of a symbol had one of a few earlier bodies). Safe from any thread:
+    /// two may work out the same thing at once, and either result is kept.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="earlierNumber"/> is not <paramref name="earlier"/>'s number, or the result names another body.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public BodyPair Against(QuoteBody earlier, long earlierNumber, Func<QuoteBody, QuoteBody, BodyPair> work)
+    {
         // An entry and its key are written one after the other, so a reader can see a key with the entry before it:
-        // the entry confirms the match.
-        var memo = Volatile.Read(ref memos) ?? Interlocked.CompareExchange(ref memos, new Memos(), null) ?? memos!;
-        var key = other.Id;
-        for (var i = 0; i < MemoSlots; i++)
+        // the entry names its earlier body, which confirms the match.
+        if (Volatile.Read(ref memos) is { } memo)
         {
-            if (Volatile.Read(ref memo.Keys[i]) == key && Volatile.Read(ref memo.Entries[i]) is { } entry && entry.Other == key && entry.State is TState state)
+            for (var i = 0; i < MemoSlots; i++)
             {
-                return state;
+                if (Volatile.Read(ref memo.Keys[i]) == earlierNumber && Volatile.Read(ref memo.Entries[i]) is { } pair && pair.Earlier == earlierNumber)
+                {
+                    return pair;
+                }
             }
         }
 
-        var made = work(this, other);
+        return Work(earlier, earlierNumber, work);
+    }
+
+    private BodyPair Work(QuoteBody earlier, long earlierNumber, Func<QuoteBody, QuoteBody, BodyPair> work)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        ArgumentNullException.ThrowIfNull(work);
+        if (earlier.Number != earlierNumber)
+        {
+            throw new ArgumentException($"body {earlierNumber} was asked about with body {earlier.Number}", nameof(earlierNumber));
+        }
+
+        var made = work(this, earlier);
+        if (made is null || made.Earlier != earlierNumber)
+        {
+            throw new ArgumentException($"the work against body {earlierNumber} made a result for body {made?.Earlier}", nameof(work));
+        }
+
+        var memo = Volatile.Read(ref memos) ?? Interlocked.CompareExchange(ref memos, new Memos(), null) ?? memos!;
         var slot = (int)((uint)Interlocked.Increment(ref memo.Next) % MemoSlots);
-        Volatile.Write(ref memo.Entries[slot], new Memo(key, made));
-        Volatile.Write(ref memo.Keys[slot], key);
+        Volatile.Write(ref memo.Entries[slot], made);
+        Volatile.Write(ref memo.Keys[slot], earlierNumber);
         return made;
     }
 
-    private long Id
+    private long GiveNumber()
     {
-        get
-        {
-            var known = Volatile.Read(ref id);
-            if (known != 0)
-            {
-                return known;
-            }
-
-            Interlocked.CompareExchange(ref id, Interlocked.Increment(ref bodies), 0);
-            return Volatile.Read(ref id);
-        }
+        Interlocked.CompareExchange(ref number, Interlocked.Increment(ref bodies), 0);
+        return Volatile.Read(ref number);
     }
 
     private static byte[] WriteName(int part) => System.Text.Encoding.UTF8.GetBytes(part switch
@@ -162,9 +185,6 @@ public sealed class QuoteBody
     internal long BaselineSeq { get; init; } = -1;
 
     internal long BaselineVersion { get; init; } = -1;
-
-    // Keyed by the other body's number, never by reference, so a body does not keep the bodies before it alive.
-    private sealed record Memo(long Other, object State);
 
     [System.Runtime.CompilerServices.InlineArray(PartCount * 2)]
     private struct Layout
@@ -190,7 +210,7 @@ public sealed class QuoteBody
     [System.Runtime.CompilerServices.InlineArray(MemoSlots)]
     private struct MemoEntries
     {
-        private Memo? entry;
+        private BodyPair? entry;
     }
 
     private static short[] BuildOrder()
@@ -201,4 +221,15 @@ public sealed class QuoteBody
         order.AddRange(QuoteFields.Table.Where(f => f.AfterTs).Select(f => (short)PartOf(f)));
         return [.. order];
     }
+}
+
+/// <summary>
+/// What is worked out about one body against an earlier one and remembered with the later (<see cref="QuoteBody.Against"/>).
+/// It names the earlier body by its <see cref="QuoteBody.Number"/>, never by reference, so a body does not keep the
+/// bodies before it alive.
+/// </summary>
+public abstract class BodyPair(long earlier)
+{
+    /// <summary>The earlier body's <see cref="QuoteBody.Number"/>.</summary>
+    public long Earlier { get; } = earlier;
 }

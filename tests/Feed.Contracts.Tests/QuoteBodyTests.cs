@@ -96,17 +96,22 @@ public class QuoteBodyTests
     {
         var body = Quote.From(Full, seq: 2).Body;
         var (other, calls) = (Quote.From(Full, seq: 1).Body, 0);
-        string Work(QuoteBody self, QuoteBody against)
+        BodyPair Work(QuoteBody self, QuoteBody against)
         {
             calls++;
-            return $"{self.Length}/{against.Length}";
+            return new Lengths(against.Number, $"{self.Length}/{against.Length}");
         }
 
-        var first = body.Against(other, Work);
-        Assert.Same(first, body.Against(other, Work));
+        var first = body.Against(other, other.Number, Work);
+        Assert.Same(first, body.Against(other, other.Number, Work));
         Assert.Equal(1, calls);
-        Assert.NotSame(first, body.Against(Quote.From(Full, seq: 3).Body, Work));
+        var third = Quote.From(Full, seq: 3).Body;
+        Assert.NotSame(first, body.Against(third, third.Number, Work));
         Assert.Equal(2, calls);
+        Assert.NotEqual(other.Number, third.Number);
+
+        // A number that is not the body's is refused, not taken for another body's result.
+        Assert.Throws<ArgumentException>(() => body.Against(Quote.From(Full, seq: 4).Body, other.Number + third.Number + 1_000, Work));
 
         var gone = Remember(body, Work);
         GC.Collect();
@@ -117,11 +122,16 @@ public class QuoteBodyTests
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WeakReference<QuoteBody> Remember(QuoteBody body, Func<QuoteBody, QuoteBody, string> work)
+    private static WeakReference<QuoteBody> Remember(QuoteBody body, Func<QuoteBody, QuoteBody, BodyPair> work)
     {
         var other = Quote.From(Full, seq: 9).Body;
-        body.Against(other, work);
+        body.Against(other, other.Number, work);
         return new WeakReference<QuoteBody>(other);
+    }
+
+    private sealed class Lengths(long earlier, string text) : BodyPair(earlier)
+    {
+        public string Text { get; } = text;
     }
 
     private static Quote ReadQuote(QuoteBody body)

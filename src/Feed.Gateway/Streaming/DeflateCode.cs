@@ -1,4 +1,6 @@
-using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 
 namespace MarketStream.Gateway.Streaming;
@@ -81,9 +83,13 @@ internal static class DeflateCode
     /// <summary>The code quote frames are written with.</summary>
     public static QuoteCode Quotes { get; }
 
-    /// <summary>An estimate in bits of what a match costs, for a parser weighing it against literals.</summary>
+    /// <summary>
+    /// An estimate in bits of what a match costs, for a parser weighing it against literals: about 6 bits of length
+    /// code and 5 of distance code, and the extra bits of each, worked out from the values (RFC 1951, 3.2.5).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int MatchBits(int length, int distance) =>
-        6 + LengthExtra[LengthCodes[length]] + 5 + DistanceExtra[DistanceCodeOf(distance)];
+        11 + (length is < 11 or MaxMatch ? 0 : BitOperations.Log2((uint)(length - 3)) - 2) + (distance <= 4 ? 0 : BitOperations.Log2((uint)(distance - 1)) - 1);
 
     private static int DistanceCodeOf(int distance) =>
         distance <= 256 ? NearDistanceCode[distance - 1] : FarDistanceCode[(distance - 1) >> 7];
@@ -96,9 +102,12 @@ internal static class DeflateCode
         private readonly byte[] distanceLengths = new byte[DistCodes];
         private readonly uint[] distanceCodes = new uint[DistCodes];
 
-        // The whole symbol of each length, code and extra bits together, less the extra bits' value.
-        private readonly uint[] lengthBits = new uint[MaxMatch + 1];
-        private readonly byte[] lengthBitCount = new byte[MaxMatch + 1];
+        // What the writing reads, one entry per symbol: each byte's code with its bit count above it (bits 16 up);
+        // each match length's whole symbol, code and extra bits together, with its bit count in the high half; each
+        // distance code's code, its bit count (bits 32 to 39) and its extra bits' count (bits 40 up).
+        private readonly uint[] literalEntries = new uint[256];
+        private readonly ulong[] lengthEntries = new ulong[MaxMatch + 1];
+        private readonly ulong[] distanceEntries = new ulong[DistCodes];
         private readonly uint[] header;
         private readonly int headerBits;
 
@@ -112,24 +121,41 @@ internal static class DeflateCode
             litLen.Codes.CopyTo(literalCodes, 0);
             dist.Lengths.CopyTo(distanceLengths, 0);
             dist.Codes.CopyTo(distanceCodes, 0);
+            for (var value = 0; value < 256; value++)
+            {
+                literalEntries[value] = literalCodes[value] | ((uint)literalLengths[value] << 16);
+            }
+
             for (var length = MinMatch; length <= MaxMatch; length++)
             {
                 var code = LengthCodes[length];
-                lengthBits[length] = literalCodes[257 + code] | ((uint)(length - LengthBase[code]) << literalLengths[257 + code]);
-                lengthBitCount[length] = (byte)(literalLengths[257 + code] + LengthExtra[code]);
+                var bits = literalCodes[257 + code] | ((uint)(length - LengthBase[code]) << literalLengths[257 + code]);
+                lengthEntries[length] = bits | ((ulong)(literalLengths[257 + code] + LengthExtra[code]) << 32);
             }
 
+            for (var code = 0; code < DistCodes; code++)
+            {
+                distanceEntries[code] = distanceCodes[code] | ((ulong)distanceLengths[code] << 32) | ((ulong)DistanceExtra[code] << 40);
+            }
+
+            header = BuildHeader(literalLengths, distanceLengths, out headerBits);
+        }
+
+        private static uint[] BuildHeader(byte[] literalLengths, byte[] distanceLengths, out int headerBits)
+        {
             var bytes = new byte[1024];
-            var bits = new DeflateBitWriter(bytes);
+            var bits = new DeflateBitWriter(bytes, bytes.Length - sizeof(ulong));
             bits.Put(0b100, 3); // BFINAL 0, BTYPE 10: a block with its own code
             WriteHeader(ref bits, literalLengths, distanceLengths);
             headerBits = bits.BitCount;
             var written = bits.Flush();
-            header = new uint[(written + 3) / 4];
+            var header = new uint[(written + 3) / 4];
             for (var i = 0; i < written; i++)
             {
                 header[i / 4] |= (uint)bytes[i] << (8 * (i % 4));
             }
+
+            return header;
         }
 
         /// <summary>Starts a block: its header.</summary>
@@ -144,17 +170,24 @@ internal static class DeflateCode
             }
         }
 
-        public void Literal(ref DeflateBitWriter bits, byte value) => bits.Put(literalCodes[value], literalLengths[value]);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Literal(ref DeflateBitWriter bits, byte value)
+        {
+            var entry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(literalEntries), value);
+            bits.Put(entry & 0xFFFF, (int)(entry >> 16));
+        }
 
         /// <summary>Literals, their codes gathered into as few puts as fit.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Literals(ref DeflateBitWriter bits, ReadOnlySpan<byte> values)
         {
+            ref var entries = ref MemoryMarshal.GetArrayDataReference(literalEntries);
             ulong gathered = 0;
             var count = 0;
             foreach (var value in values)
             {
-                var length = literalLengths[value];
+                var entry = Unsafe.Add(ref entries, value);
+                var length = (int)(entry >> 16);
                 if (count + length > DeflateBitWriter.MaxPut)
                 {
                     bits.Put(gathered, count);
@@ -162,7 +195,7 @@ internal static class DeflateCode
                     count = 0;
                 }
 
-                gathered |= (ulong)literalCodes[value] << count;
+                gathered |= (ulong)(entry & 0xFFFF) << count;
                 count += length;
             }
 
@@ -176,15 +209,25 @@ internal static class DeflateCode
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Match(ref DeflateBitWriter bits, int length, int distance)
         {
-            if (length is < MinMatch or > MaxMatch || distance is < 1 or > Window)
+            if ((uint)(length - MinMatch) > MaxMatch - MinMatch || (uint)(distance - 1) >= Window)
             {
-                throw new ArgumentOutOfRangeException(nameof(length), $"no deflate match has length {length} at distance {distance}");
+                ThrowNoMatch(length, distance);
             }
 
-            var code = DistanceCodeOf(distance);
-            var count = lengthBitCount[length];
-            bits.Put(lengthBits[length] | ((ulong)(distanceCodes[code] | ((uint)(distance - DistanceBase[code]) << distanceLengths[code])) << count), count + distanceLengths[code] + DistanceExtra[code]);
+            var lengthEntry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(lengthEntries), length);
+            var code = distance <= 256
+                ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(NearDistanceCode), distance - 1)
+                : Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(FarDistanceCode), (distance - 1) >> 7);
+            var distanceEntry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(distanceEntries), code);
+            var lengthCount = (int)(lengthEntry >> 32);
+            var codeCount = (int)(distanceEntry >> 32) & 0xFF;
+            var distanceBits = (uint)distanceEntry | ((uint)(distance - Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(DistanceBase), code)) << codeCount);
+            bits.Put((uint)lengthEntry | ((ulong)distanceBits << lengthCount), lengthCount + codeCount + (int)(distanceEntry >> 40));
         }
+
+        [DoesNotReturn]
+        private static void ThrowNoMatch(int length, int distance) =>
+            throw new ArgumentOutOfRangeException(nameof(length), $"no deflate match has length {length} at distance {distance}");
 
         /// <summary>Ends the block and the message as RFC 7692 section 7.2.1 says: an empty stored block, its LEN and NLEN left off.</summary>
         public int End(ref DeflateBitWriter bits)
@@ -438,17 +481,28 @@ internal static class DeflateCode
 
 /// <summary>
 /// Bits packed from the least significant end, as deflate packs them. Each put writes eight bytes and keeps the
-/// last partial byte, so the output needs eight bytes of room past what it will hold.
+/// last partial byte, so the output needs eight bytes of room past what it will hold: the writer checks its room
+/// once, when made (<paramref name="room"/> bytes of writing at most), and not on every put.
 /// </summary>
-internal ref struct DeflateBitWriter(Span<byte> output)
+internal ref struct DeflateBitWriter
 {
     /// <summary>The most bits one <see cref="Put"/> takes.</summary>
     public const int MaxPut = 56;
 
-    private readonly Span<byte> output = output;
+    private readonly ref byte output;
     private ulong pending;
     private int pendingBits;
     private int position;
+
+    public DeflateBitWriter(Span<byte> output, int room)
+    {
+        if (room < 0 || output.Length < room + sizeof(ulong))
+        {
+            throw new ArgumentException($"{output.Length} bytes is not room for {room} bytes of output", nameof(output));
+        }
+
+        this.output = ref MemoryMarshal.GetReference(output);
+    }
 
     /// <summary>Bits written so far.</summary>
     public readonly int BitCount => (position * 8) + pendingBits;
@@ -459,7 +513,7 @@ internal ref struct DeflateBitWriter(Span<byte> output)
     {
         pending |= value << pendingBits;
         pendingBits += bitCount;
-        BinaryPrimitives.WriteUInt64LittleEndian(output[position..], pending);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref output, position), pending);
         var whole = pendingBits >> 3;
         position += whole;
         pending = whole == 8 ? 0 : pending >> (whole << 3);
@@ -471,7 +525,7 @@ internal ref struct DeflateBitWriter(Span<byte> output)
     {
         if (pendingBits > 0)
         {
-            output[position++] = (byte)pending;
+            Unsafe.Add(ref output, position++) = (byte)pending;
             pending = 0;
             pendingBits = 0;
         }

@@ -6,8 +6,32 @@ using MarketStream.Contracts;
 
 namespace MarketStream.Gateway.Streaming;
 
-/// <summary>One quote of an <c>updates</c> frame: where it starts in the message, and its shared body written there.</summary>
-internal readonly record struct QuoteSpan(int Start, string Symbol, QuoteBody Body);
+/// <summary>
+/// One quote of an <c>updates</c> frame: where it starts in the message, the compressor's place for its symbol on
+/// this connection, and its shared body written there.
+/// </summary>
+internal readonly record struct QuoteSpan(int Start, QuoteMark Mark, QuoteBody Body);
+
+/// <summary>
+/// Where a connection's <see cref="QuoteDeflater"/> last wrote a quote of one symbol: the body, its number, and
+/// its place in the stream the client inflated. One per subscription (a <see cref="SubscriptionSlot"/> is one), so
+/// the compressor finds it with the quote, without a table of its own; a new subscription starts with none. Only
+/// the connection's sender reads or writes it.
+/// </summary>
+internal class QuoteMark
+{
+    /// <summary>The body last written for the symbol, or null.</summary>
+    internal QuoteBody? Body;
+
+    /// <summary>Its <see cref="QuoteBody.Number"/>, so what was worked out against it is found without reading it.</summary>
+    internal long Number;
+
+    /// <summary>Where it starts in the stream.</summary>
+    internal long At;
+
+    /// <summary>Whether it came after another quote in its frame (the closing brace and comma stand before it).</summary>
+    internal bool Led;
+}
 
 /// <summary>
 /// Compresses one connection's <c>updates</c> frames with the server's deflate context kept (RFC 7692 without
@@ -21,7 +45,8 @@ internal readonly record struct QuoteSpan(int Start, string Symbol, QuoteBody Bo
 /// against 0.8 uncompressed). This one knows where the repeats are. The client's inflater holds the last 32 KiB it
 /// inflated, and the gateway wrote those bytes from shared, immutable quote bodies (<see cref="QuoteBody"/>), which
 /// say where each name starts. So all a connection keeps is the count of bytes inflated, the last body of each
-/// symbol it was sent with its place in the stream, and, for each name, the body and place it last went out in.
+/// symbol it was sent with its place in the stream (in the subscription: <see cref="QuoteMark"/>), and, for each
+/// name, the place it last went out at.
 /// </para>
 /// <para>
 /// At each name of a body, two references are weighed: the same name in the symbol's last quote (the digits of a
@@ -37,8 +62,6 @@ internal readonly record struct QuoteSpan(int Start, string Symbol, QuoteBody Bo
 /// </remarks>
 internal sealed class QuoteDeflater
 {
-    private const int MaxMarks = 4096;
-
     private static readonly byte[][] Names = BuildNames();
 
     // What stands between two quotes of a frame.
@@ -46,9 +69,6 @@ internal sealed class QuoteDeflater
 
     private static readonly int[] NameLengths = [.. Names.Select(n => n.Length)];
 
-    // The last quote of each symbol this client inflated, by symbol (open addressing).
-    private Mark[]? marks;
-    private int markCount;
     // Where each name last went out (stream position; a long way back when never), and the body written last, with
     // whether the closing brace and comma of the quote before it stand before it.
     private long[]? lastAt;
@@ -78,7 +98,12 @@ internal sealed class QuoteDeflater
     public int Compress(ReadOnlySpan<byte> message, ReadOnlySpan<QuoteSpan> quotes, Span<byte> output)
     {
         var code = DeflateCode.Quotes;
-        var bits = new DeflateBitWriter(output);
+        if (output.Length < MaxOutput(message.Length))
+        {
+            throw new ArgumentException($"a message of {message.Length} bytes needs {MaxOutput(message.Length)} bytes to compress into, not {output.Length}", nameof(output));
+        }
+
+        var bits = new DeflateBitWriter(output, output.Length - sizeof(ulong));
         code.Begin(ref bits);
         lastAt ??= NewPlaces();
 
@@ -102,17 +127,30 @@ internal sealed class QuoteDeflater
             var at = position + start;
             var body = quote.Body;
             Debug.Assert(message[start..].StartsWith(body.Span), "a quote's body is where its span says");
-            ref var mark = ref FindMark(quote.Symbol, out var known);
-            var previous = known && mark.Body is { } before && at - mark.At <= DeflateCode.Window ? before : null;
-            WriteBody(ref bits, code, body, at, previous, mark.At, lead, previous is not null && mark.Led);
+            var mark = quote.Mark;
+
+            // What the body repeats of the symbol's last quote here, worked out once per pair of bodies for every
+            // client that had the same one.
+            var repeats = mark.Body is { } previous && at - mark.At <= DeflateCode.Window ? (Repeats)body.Against(previous, mark.Number, Repeats.Work) : null;
+            WriteBody(ref bits, code, body, at, repeats, at - mark.At, lead, repeats is not null && mark.Led);
             mark.Body = body;
+            mark.Number = body.Number;
             mark.At = at;
             mark.Led = lead > 0;
 
             // The closing brace and comma before the next quote are left to it: they may open its first match.
-            var nextLead = k + 1 < quotes.Length && end - start - body.Length >= Lead.Length && message[(end - Lead.Length)..end].SequenceEqual(Lead) ? Lead.Length : 0;
-            WriteTail(ref bits, code, message[(start + body.Length)..(end - nextLead)], at + body.Length, lastAt);
-            lead = nextLead;
+            var tailEnd = end;
+            if (k + 1 < quotes.Length && end - start - body.Length >= Lead.Length && message[end - 2] == Lead[0] && message[end - 1] == Lead[1])
+            {
+                tailEnd -= Lead.Length;
+            }
+
+            if (tailEnd > start + body.Length)
+            {
+                WriteTail(ref bits, code, message[(start + body.Length)..tailEnd], at + body.Length, lastAt);
+            }
+
+            lead = end - tailEnd;
         }
 
         if (isUpdates)
@@ -126,21 +164,22 @@ internal sealed class QuoteDeflater
 
     /// <summary>
     /// Writes a body: at each name, a match to the same name in this symbol's last quote (as far as the bytes agree
-    /// around it there, worked out once per pair of bodies) or to the same name in the body written just before,
-    /// usually the quote before in this frame (as far as the bytes agree there; the name alone where that body lacks
-    /// it), whichever saves more; the bytes no match covers as literals.
+    /// around it there, worked out once per pair of bodies: <paramref name="repeats"/>, <paramref name="gap"/> bytes
+    /// back) or to the same name in the body written just before, usually the quote before in this frame (as far as
+    /// the bytes agree there; the name alone where that body lacks it), whichever saves more; the bytes no match
+    /// covers as literals.
     /// </summary>
-    private void WriteBody(ref DeflateBitWriter output, DeflateCode.QuoteCode code, QuoteBody body, long at, QuoteBody? previous, long previousAt, int lead, bool previousLed)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WriteBody(ref DeflateBitWriter output, DeflateCode.QuoteCode code, QuoteBody body, long at, Repeats? repeats, long gap, int lead, bool previousLed)
     {
-        // A copy the compiler can keep in registers, put back at the end.
+        // Copies the compiler can keep in registers; the writer is put back at the end.
         var bits = output;
-        var lastAt = this.lastAt!;
+        ref var lastAt = ref MemoryMarshal.GetArrayDataReference(this.lastAt!);
+        ref var nameLength = ref MemoryMarshal.GetArrayDataReference(NameLengths);
         var text = body.Span;
         var starts = body.Starts;
-        var repeats = previous is null ? null : body.Against(previous, Repeats.Work);
-        var gap = at - previousAt;
-        var pending = 0;
         var neighbour = this.neighbour;
+        var pending = 0;
 
         // The closing brace and comma before this body (lead), not written yet: a match at the first name may start
         // on them where its reference had them too.
@@ -149,35 +188,32 @@ internal sealed class QuoteDeflater
         var neighbourLead = neighbourLed ? lead : 0;
         foreach (var part in body.Parts)
         {
-            int start = starts[part];
+            int start = Unsafe.Add(ref MemoryMarshal.GetReference(starts), part);
+            ref var nameAt = ref Unsafe.Add(ref lastAt, part);
             if (start >= pending)
             {
                 // The symbol's last quote: the bytes that agree around this name there.
                 int length = 0, back = 0, distance = 0, score = int.MinValue;
-                if (repeats is not null && repeats.ByPart[part] is var repeat && repeat != 0)
+                if (repeats is not null && Unsafe.Add(ref repeats.ByPart[0], part) is var repeat && repeat != 0 && gap + (int)(repeat >> 32) is var far && far <= DeflateCode.Window)
                 {
-                    var far = gap + (int)(repeat >> 32);
-                    if (far <= DeflateCode.Window)
-                    {
-                        back = start == 0 ? previousLead : Math.Min((int)(repeat >> 16) & 0xFF, start - pending);
-                        length = Math.Min((int)(repeat & 0xFFFF) + back, DeflateCode.MaxMatch);
-                        distance = (int)far;
-                        score = (length * 4) - DeflateCode.MatchBits(length, distance);
-                    }
+                    back = start == 0 ? previousLead : Math.Min((int)(repeat >> 16) & 0xFF, start - pending);
+                    length = Math.Min((int)(repeat & 0xFFFF) + back, DeflateCode.MaxMatch);
+                    distance = (int)far;
+                    score = (length * 4) - DeflateCode.MatchBits(length, distance);
                 }
 
                 // Where the name last went out: in the quote written just before (usually the one before in this
                 // frame) as far as the bytes agree there, else the name alone.
-                var near = at + start - lastAt[part];
+                var near = at + start - nameAt;
                 if (near <= DeflateCode.Window)
                 {
-                    int nearLength = NameLengths[part], nearBack = 0;
-                    if (neighbour is not null && neighbour.Starts[part] is var theirs && theirs >= 0)
+                    int name = Unsafe.Add(ref nameLength, part), nearLength = name, nearBack = 0;
+                    if (neighbour is not null && Unsafe.Add(ref MemoryMarshal.GetReference(neighbour.Starts), part) is var theirs && theirs >= 0)
                     {
+                        // The names agree (the places were checked): compare from the values on, and before the names.
                         var other = neighbour.Span;
-                        nearLength = Math.Min(CommonLength(text, start, other, theirs), DeflateCode.MaxMatch);
-                        nearBack = start == 0 ? neighbourLead : CommonLengthBefore(text, start, other, theirs, start - pending);
-                        nearLength = Math.Min(nearLength + nearBack, DeflateCode.MaxMatch);
+                        nearBack = start == 0 ? neighbourLead : AgreeBefore(text, start, other, theirs, start - pending);
+                        nearLength = Math.Min(name + Agree(text, start + name, other, theirs + name) + nearBack, DeflateCode.MaxMatch);
                     }
 
                     var nearScore = (nearLength * 4) - DeflateCode.MatchBits(nearLength, (int)near);
@@ -204,7 +240,7 @@ internal sealed class QuoteDeflater
                 }
             }
 
-            lastAt[part] = at + start;
+            nameAt = at + start;
         }
 
         WriteLead(ref bits, code, ref leadLeft);
@@ -223,16 +259,68 @@ internal sealed class QuoteDeflater
         }
     }
 
+    /// <summary>
+    /// <see cref="CommonLength(ReadOnlySpan{byte}, int, ReadOnlySpan{byte}, int)"/>, answered from one eight-byte
+    /// comparison where that settles it (two values that differ within their first eight bytes).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Agree(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs)
+    {
+        if (start + sizeof(ulong) <= text.Length && theirs + sizeof(ulong) <= reference.Length)
+        {
+            var differ = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start))
+                ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs));
+            if (differ != 0)
+            {
+                return BitOperations.TrailingZeroCount(differ) >> 3;
+            }
+        }
+
+        return CommonLength(text, start, reference, theirs);
+    }
+
+    /// <summary>
+    /// <see cref="CommonLengthBefore"/>, answered from one eight-byte comparison where that settles it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AgreeBefore(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs, int most)
+    {
+        if (start >= sizeof(ulong) && theirs >= sizeof(ulong))
+        {
+            var differ = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start - sizeof(ulong)))
+                ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs - sizeof(ulong)));
+            if (differ != 0)
+            {
+                return Math.Min(BitOperations.LeadingZeroCount(differ) >> 3, most);
+            }
+        }
+
+        return CommonLengthBefore(text, start, reference, theirs, most);
+    }
+
     /// <summary>How many bytes agree from <paramref name="start"/> in <paramref name="text"/> and <paramref name="theirs"/> in <paramref name="reference"/>.</summary>
     private static int CommonLength(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs) =>
         CommonLength(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start), ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs), Math.Min(text.Length - start, reference.Length - theirs));
 
-    /// <summary>How many bytes agree just before <paramref name="start"/> and <paramref name="theirs"/>, at most <paramref name="most"/>.</summary>
+    /// <summary>How many bytes agree just before <paramref name="start"/> and <paramref name="theirs"/>, at most <paramref name="most"/>, eight at a time.</summary>
     private static int CommonLengthBefore(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs, int most)
     {
         var limit = Math.Min(most, Math.Min(start, theirs));
+        ref var a = ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start);
+        ref var b = ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs);
         var back = 0;
-        while (back < limit && text[start - back - 1] == reference[theirs - back - 1])
+        for (; back + sizeof(ulong) <= limit; back += sizeof(ulong))
+        {
+            var at = -back - sizeof(ulong);
+            var differ = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref a, at)) ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, at));
+            if (differ != 0)
+            {
+                // Bytes are read little-endian: the one nearest the start is the highest.
+                return back + (BitOperations.LeadingZeroCount(differ) >> 3);
+            }
+        }
+
+        while (back < limit && Unsafe.Add(ref a, -back - 1) == Unsafe.Add(ref b, -back - 1))
         {
             back++;
         }
@@ -266,11 +354,12 @@ internal sealed class QuoteDeflater
     /// it. Depends on the two bodies only, so it is worked out once per pair and kept with the body
     /// (<see cref="QuoteBody.Against"/>) for every client that had the same previous quote.
     /// </summary>
-    private sealed class Repeats
+    private sealed class Repeats : BodyPair
     {
-        public static readonly Func<QuoteBody, QuoteBody, Repeats> Work = (body, previous) => new Repeats(body, previous);
+        public static readonly Func<QuoteBody, QuoteBody, BodyPair> Work = (body, previous) => new Repeats(body, previous);
 
         private Repeats(QuoteBody body, QuoteBody previous)
+            : base(previous.Number)
         {
             var text = body.Span;
             var reference = previous.Span;
@@ -306,38 +395,46 @@ internal sealed class QuoteDeflater
     /// <summary>What follows a body up to the next quote (this client's counts, the closing brace, a comma).</summary>
     private static void WriteTail(ref DeflateBitWriter bits, DeflateCode.QuoteCode code, ReadOnlySpan<byte> tail, long at, long[] lastAt)
     {
-        for (var i = 0; i < tail.Length;)
+        var literalsFrom = 0;
+        for (var i = 0; i < tail.Length; i++)
         {
             var token = tail[i] == (byte)',' ? TailTokenAt(tail, i) : -1;
             if (token < 0)
             {
-                code.Literal(ref bits, tail[i++]);
                 continue;
             }
 
-            var name = Names[token];
+            code.Literals(ref bits, tail[literalsFrom..i]);
+            var length = NameLengths[token];
             var distance = at + i - lastAt[token];
             if (distance <= DeflateCode.Window)
             {
-                code.Match(ref bits, name.Length, (int)distance);
+                code.Match(ref bits, length, (int)distance);
             }
             else
             {
-                code.Literals(ref bits, name);
+                code.Literals(ref bits, Names[token]);
             }
 
             lastAt[token] = at + i;
-            i += name.Length;
+            i += length - 1;
+            literalsFrom = i + 1;
         }
+
+        code.Literals(ref bits, tail[literalsFrom..]);
     }
 
     /// <summary>The count's name (<c>conflated</c>, <c>dropped</c>) that starts at <paramref name="i"/>, or -1.</summary>
     private static int TailTokenAt(ReadOnlySpan<byte> text, int i)
     {
+        // Each name is at least eight bytes: its first eight and its last eight bytes, read whole, settle it.
         var rest = text[i..];
         for (var t = QuoteBody.PartCount; t < Names.Length; t++)
         {
-            if (rest.StartsWith(Names[t]))
+            var name = Names[t];
+            if (rest.Length >= name.Length
+                && Unsafe.ReadUnaligned<ulong>(ref MemoryMarshal.GetReference(rest)) == Unsafe.ReadUnaligned<ulong>(ref name[0])
+                && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(rest), name.Length - sizeof(ulong))) == Unsafe.ReadUnaligned<ulong>(ref name[^sizeof(ulong)]))
             {
                 return t;
             }
@@ -361,64 +458,4 @@ internal sealed class QuoteDeflater
         places.AsSpan().Fill(long.MinValue / 2);
         return places;
     }
-
-    private ref Mark FindMark(string symbol, out bool known)
-    {
-        if (marks is null || markCount > MaxMarks)
-        {
-            // At first, and when a client has gone through thousands of symbols: start afresh (a few quotes then go
-            // out without their predecessor; nothing else changes).
-            marks = new Mark[64];
-            markCount = 0;
-        }
-        else if (markCount * 2 >= marks.Length)
-        {
-            var old = marks;
-            marks = new Mark[old.Length * 2];
-            foreach (var m in old)
-            {
-                if (m.Symbol is not null)
-                {
-                    Slot(m.Symbol) = m;
-                }
-            }
-        }
-
-        ref var mark = ref Slot(symbol);
-        known = mark.Symbol is not null;
-        if (!known)
-        {
-            mark.Symbol = symbol;
-            markCount++;
-        }
-
-        return ref mark;
-    }
-
-    private ref Mark Slot(string symbol)
-    {
-        var table = marks!;
-        var mask = table.Length - 1;
-        // A cheap hash of the text (symbols are short and mostly distinct in their ends); equal text is the same symbol.
-        var hash = symbol.Length == 0 ? 0 : (symbol.Length * 31) + (symbol[0] * 7) + symbol[^1] + (symbol[symbol.Length / 2] * 131);
-        for (var i = hash & mask; ; i = (i + 1) & mask)
-        {
-            ref var mark = ref table[i];
-            if (mark.Symbol is null || string.Equals(mark.Symbol, symbol, StringComparison.Ordinal))
-            {
-                return ref mark;
-            }
-        }
-    }
-
-    private struct Mark
-    {
-        public string? Symbol;
-        public QuoteBody? Body;
-        public long At;
-
-        // Whether the quote at At came after another in its frame (the closing brace and comma stand before it).
-        public bool Led;
-    }
-
 }

@@ -2,9 +2,12 @@ using MarketStream.Contracts;
 
 namespace MarketStream.Gateway.Streaming;
 
-/// <summary>A quote on its way to one client, with what the protocol says about its history for that client.</summary>
-/// <summary>A quote to send, with this client's counts and <paramref name="Baseline"/>: the last quote of the symbol the client was sent before it (for the <c>delta</c> extension), null if none.</summary>
-internal readonly record struct OutgoingQuote(Quote Quote, int Conflated, int Dropped, Quote? Baseline = null);
+/// <summary>
+/// A quote on its way to one client, with this client's counts, <paramref name="Baseline"/> (the last quote of the
+/// symbol the client was sent before it, for the <c>delta</c> extension; null if none) and the subscription's
+/// <paramref name="Mark"/>, where a compressor keeps its place for the symbol.
+/// </summary>
+internal readonly record struct OutgoingQuote(Quote Quote, int Conflated, int Dropped, Quote? Baseline, QuoteMark Mark);
 
 internal enum AddResult
 {

@@ -524,7 +524,7 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
             else
             {
                 var body = baseline is null ? item.Quote.Body : item.Quote.DeltaBody(baseline);
-                spans.Add(new QuoteSpan(frameBuffer.WrittenCount, item.Quote.Symbol, body));
+                spans.Add(new QuoteSpan(frameBuffer.WrittenCount, item.Mark, body));
                 QuoteWriter.WriteSpliced(frameBuffer, body.Span, item.Conflated, item.Dropped);
             }
 

@@ -348,7 +348,7 @@ internal sealed class SessionSubscriptions(
             {
                 if (!slot.Removed && quote.Version > slot.SeenVersion)
                 {
-                    b.Add(new OutgoingQuote(quote, conflated, slot.Dropped, slot.Sent));
+                    b.Add(new OutgoingQuote(quote, conflated, slot.Dropped, slot.Sent, slot));
                     slot.Sent = quote;
                     slot.Accounted += 1 + conflated + slot.Dropped;
                     slot.Dropped = 0;
@@ -372,7 +372,7 @@ internal sealed class SessionSubscriptions(
             }
 
             var conflated = Conflated(slot, quote);
-            batch.Add(new OutgoingQuote(quote, conflated, slot.Dropped, slot.Sent));
+            batch.Add(new OutgoingQuote(quote, conflated, slot.Dropped, slot.Sent, slot));
             slot.Sent = quote;
             conflatedTicks += conflated;
             slot.Dropped = 0;

@@ -8,9 +8,10 @@ namespace MarketStream.Gateway.Streaming;
 /// time"), and sends it if it is newer than what the client has. How many ticks it conflated follows from the
 /// quotes' versions (the number of ticks merged into the symbol's state), as
 /// <c>latest.Version - Accounted - 1 - Dropped</c>, so nothing is counted per tick. Under the queue policies the
-/// writer offers every quote (<see cref="Offer"/>) and the session queues it.
+/// writer offers every quote (<see cref="Offer"/>) and the session queues it. As a <see cref="QuoteMark"/>, it is
+/// also where the connection's compressor keeps its place for the symbol, read with the slot it sits in.
 /// </summary>
-internal sealed class SubscriptionSlot(SessionSubscriptions owner, SymbolFeed feed)
+internal sealed class SubscriptionSlot(SessionSubscriptions owner, SymbolFeed feed) : QuoteMark
 {
     // Writer-owned: the highest seq offered, so a quote offered twice (a replay) or out of order is ignored.
     private long lastOfferedSeq;

@@ -119,6 +119,9 @@ public class QuoteDeflaterProperties
         private readonly QuoteDeflater deflater = new();
         private readonly StreamInflater inflater = new();
 
+        // The compressor's place per symbol, as a subscription holds it.
+        private readonly Dictionary<string, QuoteMark> marks = [];
+
         public (int Written, int Wire) Frame(Random random, List<(string Symbol, QuoteBody Body)> quotes)
         {
             if (quotes.Count > 1 && random.Next(5) == 0)
@@ -136,7 +139,13 @@ public class QuoteDeflaterProperties
                     message.Add((byte)',');
                 }
 
-                spans.Add(new QuoteSpan(message.Count, quotes[i].Symbol, quotes[i].Body));
+                var symbol = quotes[i].Symbol;
+                if (!marks.TryGetValue(symbol, out var mark))
+                {
+                    marks[symbol] = mark = new QuoteMark();
+                }
+
+                spans.Add(new QuoteSpan(message.Count, mark, quotes[i].Body));
                 message.AddRange(quotes[i].Body.Span.ToArray());
                 if (random.Next(3) == 0)
                 {

@@ -158,7 +158,7 @@ public class SubscriptionProperties
         public void Frame(List<OutgoingQuote> quotes, Func<string, long> merged, Func<string> history)
         {
             Assert.Equal(quotes.Count, quotes.Select(q => q.Quote.Symbol).Distinct().Count() + quotes.GroupBy(q => q.Quote.Symbol).Sum(g => g.Count() - 1));
-            foreach (var (quote, conflated, dropped, baseline) in quotes)
+            foreach (var (quote, conflated, dropped, baseline, _) in quotes)
             {
                 // The quote as the wire carries it under delta (against the baseline the session recorded, or
                 // whole without one), read back and laid over what this client holds: it must be the quote.
