@@ -44,8 +44,12 @@ public sealed class QuoteBody
     // This body's number, given the first time it is asked for (0 until then).
     private long number;
 
-    // What was worked out against other bodies, made on first use: a body no compressor reads costs nothing more.
-    private Memos? memos;
+    // What was worked out against earlier bodies: their numbers, side by side (one line to scan), the results, and
+    // the slot the next one takes. Kept in the body itself, which the compressor has just read, rather than in an
+    // object of their own: that would be one more read from memory per quote and connection.
+    private MemoKeys memoKeys;
+    private MemoEntries memoEntries;
+    private int memoNext;
 
     /// <summary>A body and where each part's name starts in it (-1 where the part is absent), by part.</summary>
     public QuoteBody(byte[] utf8, ReadOnlySpan<short> starts)
@@ -131,14 +135,11 @@ public sealed class QuoteBody
     {
         // An entry and its key are written one after the other, so a reader can see a key with the entry before it:
         // the entry names its earlier body, which confirms the match.
-        if (Volatile.Read(ref memos) is { } memo)
+        for (var i = 0; i < MemoSlots; i++)
         {
-            for (var i = 0; i < MemoSlots; i++)
+            if (Volatile.Read(ref memoKeys[i]) == earlierNumber && Volatile.Read(ref memoEntries[i]) is { } pair && pair.Earlier == earlierNumber)
             {
-                if (Volatile.Read(ref memo.Keys[i]) == earlierNumber && Volatile.Read(ref memo.Entries[i]) is { } pair && pair.Earlier == earlierNumber)
-                {
-                    return pair;
-                }
+                return pair;
             }
         }
 
@@ -160,10 +161,9 @@ public sealed class QuoteBody
             throw new ArgumentException($"the work against body {earlierNumber} made a result for body {made?.Earlier}", nameof(work));
         }
 
-        var memo = Volatile.Read(ref memos) ?? Interlocked.CompareExchange(ref memos, new Memos(), null) ?? memos!;
-        var slot = (int)((uint)Interlocked.Increment(ref memo.Next) % MemoSlots);
-        Volatile.Write(ref memo.Entries[slot], made);
-        Volatile.Write(ref memo.Keys[slot], earlierNumber);
+        var slot = (int)((uint)Interlocked.Increment(ref memoNext) % MemoSlots);
+        Volatile.Write(ref memoEntries[slot], made);
+        Volatile.Write(ref memoKeys[slot], earlierNumber);
         return made;
     }
 
@@ -190,15 +190,6 @@ public sealed class QuoteBody
     private struct Layout
     {
         private short start;
-    }
-
-    private sealed class Memos
-    {
-        public MemoKeys Keys;
-
-        public MemoEntries Entries;
-
-        public int Next;
     }
 
     [System.Runtime.CompilerServices.InlineArray(MemoSlots)]
