@@ -23,8 +23,11 @@ public sealed record Quote
     // Changed-fields bodies of this quote against earlier quotes of its symbol (the delta extension), written once
     // and shared by every client that had the same earlier quote: under a throttle most clients of a symbol were
     // sent the same one. Keyed by the earlier quote's seq and version, never by reference, so a quote does not keep
-    // its predecessors alive.
-    private DeltaCache? deltaBodies;
+    // its predecessors alive. Kept in the quote itself, the keys side by side: finding a body reads the quote the
+    // sender holds and the body, no object in between.
+    private DeltaKeys deltaKeys;
+    private DeltaBodies deltaBodies;
+    private int deltaNext;
 
     public Quote()
     {
@@ -104,14 +107,13 @@ public sealed record Quote
     public QuoteBody DeltaBody(Quote baseline)
     {
         ArgumentNullException.ThrowIfNull(baseline);
-        var cache = Volatile.Read(ref deltaBodies) ?? Interlocked.CompareExchange(ref deltaBodies, new DeltaCache(), null) ?? deltaBodies!;
 
         // The keys sit together, so finding the body means reading one line; the body itself confirms the match (a
         // key and its body are written one after the other, so a reader can see a key with the body before it).
-        var key = DeltaCache.KeyOf(baseline);
-        for (var i = 0; i < DeltaCache.Slots; i++)
+        var key = DeltaKeyOf(baseline);
+        for (var i = 0; i < DeltaSlots; i++)
         {
-            if (Volatile.Read(ref cache.Keys[i]) == key && Volatile.Read(ref cache.Bodies[i]) is { } entry
+            if (Volatile.Read(ref deltaKeys[i]) == key && Volatile.Read(ref deltaBodies[i]) is { } entry
                 && entry.BaselineSeq == baseline.Seq && entry.BaselineVersion == baseline.Version)
             {
                 return entry;
@@ -119,42 +121,24 @@ public sealed record Quote
         }
 
         var written = QuoteWriter.DeltaBody(this, baseline);
-        var slot = (int)((uint)Interlocked.Increment(ref cache.Next) % DeltaCache.Slots);
-        Volatile.Write(ref cache.Bodies[slot], written);
-        Volatile.Write(ref cache.Keys[slot], key);
+        var slot = (int)((uint)Interlocked.Increment(ref deltaNext) % DeltaSlots);
+        Volatile.Write(ref deltaBodies[slot], written);
+        Volatile.Write(ref deltaKeys[slot], key);
         return written;
     }
 
-    // The changed-fields bodies of a quote, by a key made from their baseline's seq and version; one allocation.
-    private sealed class DeltaCache
-    {
-        public const int Slots = 4;
+    private const int DeltaSlots = 4;
 
-        public Keys Keys;
+    private static long DeltaKeyOf(Quote baseline) => (baseline.Seq * 1_000_003) ^ baseline.Version;
 
-        public Bodies Bodies;
-
-        public int Next;
-
-        public DeltaCache()
-        {
-            for (var i = 0; i < Slots; i++)
-            {
-                Keys[i] = -1;
-            }
-        }
-
-        public static long KeyOf(Quote baseline) => (baseline.Seq * 1_000_003) ^ baseline.Version;
-    }
-
-    [System.Runtime.CompilerServices.InlineArray(DeltaCache.Slots)]
-    private struct Keys
+    [System.Runtime.CompilerServices.InlineArray(DeltaSlots)]
+    private struct DeltaKeys
     {
         private long key;
     }
 
-    [System.Runtime.CompilerServices.InlineArray(DeltaCache.Slots)]
-    private struct Bodies
+    [System.Runtime.CompilerServices.InlineArray(DeltaSlots)]
+    private struct DeltaBodies
     {
         private QuoteBody? body;
     }
