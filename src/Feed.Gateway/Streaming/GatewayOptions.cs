@@ -97,7 +97,7 @@ public sealed class GatewayOptions
     /// <summary>
     /// Whether the server keeps its deflate context between messages (no <c>server_no_context_takeover</c> in the
     /// answer, unless the client asks for it), so each quote refers to the last one of its symbol that the client
-    /// inflated. Defaults to true: on the <c>fanout</c> preset, 31.3 bytes per quote on the wire against 57.1 with
+    /// inflated. Defaults to true: on the <c>fanout</c> preset, 31.2 bytes per quote on the wire against 57.1 with
     /// every message compressed alone (load-tests/README.md, "Bandwidth"); the gateway's CPU per quote was about the
     /// same for both when the two were measured side by side. The client's inflater must keep its 32 KiB window
     /// between messages, as RFC 7692 requires by default; false compresses every message on its own.
