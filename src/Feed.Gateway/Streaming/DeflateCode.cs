@@ -91,8 +91,11 @@ internal static class DeflateCode
     public static int MatchBits(int length, int distance) =>
         11 + (length is < 11 or MaxMatch ? 0 : BitOperations.Log2((uint)(length - 3)) - 2) + (distance <= 4 ? 0 : BitOperations.Log2((uint)(distance - 1)) - 1);
 
-    private static int DistanceCodeOf(int distance) =>
-        distance <= 256 ? NearDistanceCode[distance - 1] : FarDistanceCode[(distance - 1) >> 7];
+    // The distance code of a distance from 1 to Window (unchecked: the caller has checked it).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int DistanceCodeOf(int distance) => distance <= 256
+        ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(NearDistanceCode), distance - 1)
+        : Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(FarDistanceCode), (distance - 1) >> 7);
 
     /// <summary>The Huffman code for quote frames, its header, and the writing of symbols with it.</summary>
     internal sealed class QuoteCode
@@ -170,13 +173,6 @@ internal static class DeflateCode
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Literal(ref DeflateBitWriter bits, byte value)
-        {
-            var entry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(literalEntries), value);
-            bits.Put(entry & 0xFFFF, (int)(entry >> 16));
-        }
-
         /// <summary>Literals, their codes gathered into as few puts as fit.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Literals(ref DeflateBitWriter bits, ReadOnlySpan<byte> values)
@@ -215,9 +211,7 @@ internal static class DeflateCode
             }
 
             var lengthEntry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(lengthEntries), length);
-            var code = distance <= 256
-                ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(NearDistanceCode), distance - 1)
-                : Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(FarDistanceCode), (distance - 1) >> 7);
+            var code = DistanceCodeOf(distance);
             var distanceEntry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(distanceEntries), code);
             var lengthCount = (int)(lengthEntry >> 32);
             var codeCount = (int)(distanceEntry >> 32) & 0xFF;

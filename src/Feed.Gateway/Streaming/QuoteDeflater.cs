@@ -212,8 +212,8 @@ internal sealed class QuoteDeflater
                     {
                         // The names agree (the places were checked): compare from the values on, and before the names.
                         var other = neighbour.Span;
-                        nearBack = start == 0 ? neighbourLead : AgreeBefore(text, start, other, theirs, start - pending);
-                        nearLength = Math.Min(name + Agree(text, start + name, other, theirs + name) + nearBack, DeflateCode.MaxMatch);
+                        nearBack = start == 0 ? neighbourLead : CommonLengthBefore(text, start, other, theirs, start - pending);
+                        nearLength = Math.Min(name + CommonLength(text, start + name, other, theirs + name) + nearBack, DeflateCode.MaxMatch);
                     }
 
                     var nearScore = (nearLength * 4) - DeflateCode.MatchBits(nearLength, (int)near);
@@ -260,54 +260,52 @@ internal sealed class QuoteDeflater
     }
 
     /// <summary>
-    /// <see cref="CommonLength(ReadOnlySpan{byte}, int, ReadOnlySpan{byte}, int)"/>, answered from one eight-byte
-    /// comparison where that settles it (two values that differ within their first eight bytes).
+    /// How many bytes agree from <paramref name="start"/> in <paramref name="text"/> and <paramref name="theirs"/> in
+    /// <paramref name="reference"/>. The first eight are compared here, where the caller is (two values mostly differ
+    /// within them), the rest in a loop.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Agree(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs)
+    private static int CommonLength(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs)
     {
-        if (start + sizeof(ulong) <= text.Length && theirs + sizeof(ulong) <= reference.Length)
+        var most = Math.Min(text.Length - start, reference.Length - theirs);
+        ref var a = ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start);
+        ref var b = ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs);
+        if (most < sizeof(ulong))
         {
-            var differ = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start))
-                ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs));
-            if (differ != 0)
-            {
-                return BitOperations.TrailingZeroCount(differ) >> 3;
-            }
+            return CommonLength(ref a, ref b, most);
         }
 
-        return CommonLength(text, start, reference, theirs);
+        var differ = Unsafe.ReadUnaligned<ulong>(ref a) ^ Unsafe.ReadUnaligned<ulong>(ref b);
+        return differ != 0
+            ? BitOperations.TrailingZeroCount(differ) >> 3
+            : sizeof(ulong) + CommonLength(ref Unsafe.Add(ref a, sizeof(ulong)), ref Unsafe.Add(ref b, sizeof(ulong)), most - sizeof(ulong));
     }
 
     /// <summary>
-    /// <see cref="CommonLengthBefore"/>, answered from one eight-byte comparison where that settles it.
+    /// How many bytes agree just before <paramref name="start"/> and <paramref name="theirs"/>, at most
+    /// <paramref name="most"/>. The eight nearest are compared here, where the caller is, the rest in a loop.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int AgreeBefore(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs, int most)
-    {
-        if (start >= sizeof(ulong) && theirs >= sizeof(ulong))
-        {
-            var differ = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start - sizeof(ulong)))
-                ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs - sizeof(ulong)));
-            if (differ != 0)
-            {
-                return Math.Min(BitOperations.LeadingZeroCount(differ) >> 3, most);
-            }
-        }
-
-        return CommonLengthBefore(text, start, reference, theirs, most);
-    }
-
-    /// <summary>How many bytes agree from <paramref name="start"/> in <paramref name="text"/> and <paramref name="theirs"/> in <paramref name="reference"/>.</summary>
-    private static int CommonLength(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs) =>
-        CommonLength(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start), ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs), Math.Min(text.Length - start, reference.Length - theirs));
-
-    /// <summary>How many bytes agree just before <paramref name="start"/> and <paramref name="theirs"/>, at most <paramref name="most"/>, eight at a time.</summary>
     private static int CommonLengthBefore(ReadOnlySpan<byte> text, int start, ReadOnlySpan<byte> reference, int theirs, int most)
     {
         var limit = Math.Min(most, Math.Min(start, theirs));
         ref var a = ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start);
         ref var b = ref Unsafe.Add(ref MemoryMarshal.GetReference(reference), theirs);
+        if (start < sizeof(ulong) || theirs < sizeof(ulong))
+        {
+            return CommonLengthBefore(ref a, ref b, limit);
+        }
+
+        // Bytes are read little-endian: the one nearest the start is the highest.
+        var differ = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Subtract(ref a, sizeof(ulong))) ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Subtract(ref b, sizeof(ulong)));
+        return differ != 0 || limit <= sizeof(ulong)
+            ? Math.Min(differ != 0 ? BitOperations.LeadingZeroCount(differ) >> 3 : sizeof(ulong), limit)
+            : sizeof(ulong) + CommonLengthBefore(ref Unsafe.Subtract(ref a, sizeof(ulong)), ref Unsafe.Subtract(ref b, sizeof(ulong)), limit - sizeof(ulong));
+    }
+
+    /// <summary>How many of the <paramref name="limit"/> bytes just before two places agree, eight at a time.</summary>
+    private static int CommonLengthBefore(ref byte a, ref byte b, int limit)
+    {
         var back = 0;
         for (; back + sizeof(ulong) <= limit; back += sizeof(ulong))
         {
@@ -315,7 +313,6 @@ internal sealed class QuoteDeflater
             var differ = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref a, at)) ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, at));
             if (differ != 0)
             {
-                // Bytes are read little-endian: the one nearest the start is the highest.
                 return back + (BitOperations.LeadingZeroCount(differ) >> 3);
             }
         }
