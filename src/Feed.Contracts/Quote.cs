@@ -78,6 +78,9 @@ public sealed record Quote
     /// </summary>
     public long Version { get; init; }
 
+    /// <summary>Which state of its symbol this quote is (<see cref="Seq"/> and <see cref="Version"/>), as a value to keep beside a reference to it.</summary>
+    public QuoteKey Key => new(Seq, Version);
+
     /// <summary>
     /// The quote as the protocol's quote object without its closing brace (<c>{"symbol":…,"venue":"XNAS"</c>),
     /// so per-client fields (<c>conflated</c>, <c>dropped</c>) can follow. Written on first use, then shared.
@@ -107,17 +110,33 @@ public sealed record Quote
     public QuoteBody DeltaBody(Quote baseline)
     {
         ArgumentNullException.ThrowIfNull(baseline);
+        return DeltaBody(baseline, baseline.Key);
+    }
 
+    /// <summary>
+    /// <see cref="DeltaBody(Quote)"/>, with the baseline's <see cref="Key"/> as the caller kept it beside the
+    /// baseline: a body already written is found without reading the baseline (an older quote, seldom still in the
+    /// processor's cache), which is read only to write a new one.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="baselineKey"/> is not <paramref name="baseline"/>'s key.</exception>
+    public QuoteBody DeltaBody(Quote baseline, QuoteKey baselineKey)
+    {
         // The keys sit together, so finding the body means reading one line; the body itself confirms the match (a
         // key and its body are written one after the other, so a reader can see a key with the body before it).
-        var key = DeltaKeyOf(baseline);
+        var key = DeltaKeyOf(baselineKey);
         for (var i = 0; i < DeltaSlots; i++)
         {
             if (Volatile.Read(ref deltaKeys[i]) == key && Volatile.Read(ref deltaBodies[i]) is { } entry
-                && entry.BaselineSeq == baseline.Seq && entry.BaselineVersion == baseline.Version)
+                && entry.BaselineSeq == baselineKey.Seq && entry.BaselineVersion == baselineKey.Version)
             {
                 return entry;
             }
+        }
+
+        ArgumentNullException.ThrowIfNull(baseline);
+        if (baseline.Key != baselineKey)
+        {
+            throw new ArgumentException($"a baseline of seq {baseline.Seq} and version {baseline.Version} was given the key of seq {baselineKey.Seq} and version {baselineKey.Version}", nameof(baselineKey));
         }
 
         var written = QuoteWriter.DeltaBody(this, baseline);
@@ -129,7 +148,7 @@ public sealed record Quote
 
     private const int DeltaSlots = 4;
 
-    private static long DeltaKeyOf(Quote baseline) => (baseline.Seq * 1_000_003) ^ baseline.Version;
+    private static long DeltaKeyOf(QuoteKey baseline) => (baseline.Seq * 1_000_003) ^ baseline.Version;
 
     [System.Runtime.CompilerServices.InlineArray(DeltaSlots)]
     private struct DeltaKeys
@@ -199,3 +218,9 @@ public sealed record Quote
         return new Quote { Symbol = Symbol, Seq = delta.Seq, Ts = delta.Ts, Values = values.Overlay(delta.values), Version = Version + 1 };
     }
 }
+
+/// <summary>
+/// Which state of a symbol a quote is: its <see cref="Quote.Seq"/> and <see cref="Quote.Version"/>. Kept beside a
+/// reference to an older quote, it answers what that quote was without reading it.
+/// </summary>
+public readonly record struct QuoteKey(long Seq, long Version);

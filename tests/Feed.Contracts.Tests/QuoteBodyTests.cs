@@ -92,6 +92,25 @@ public class QuoteBodyTests
     }
 
     [Fact]
+    public void A_baseline_given_with_its_kept_key_finds_the_same_body_and_a_key_that_is_not_its_own_is_refused()
+    {
+        var first = Quote.From(Full, seq: 1);
+        var second = first.Merge(new Tick { Symbol = "AAPL", Ts = 2, Bid = 190m }, seq: 2);
+        var third = second.Merge(new Tick { Symbol = "AAPL", Ts = 3, Ask = 191m }, seq: 3);
+        Assert.Equal(new QuoteKey(2, second.Version), second.Key);
+
+        var written = third.DeltaBody(second, second.Key);
+        Assert.Same(written, third.DeltaBody(second));
+        Assert.Same(written, third.DeltaBody(second, second.Key));
+        Assert.Equal(third, second.Apply(ReadQuote(written)));
+
+        // A key that is not the baseline's is refused when the body has to be written, not answered with another body.
+        var error = Assert.Throws<ArgumentException>(() => third.DeltaBody(first, second.Key with { Seq = 99 }));
+        Assert.Contains("seq 1", error.Message);
+        Assert.Equal(third, first.Apply(ReadQuote(third.DeltaBody(first, first.Key))));
+    }
+
+    [Fact]
     public void What_is_remembered_against_another_body_is_kept_per_body_and_does_not_keep_it_alive()
     {
         var body = Quote.From(Full, seq: 2).Body;

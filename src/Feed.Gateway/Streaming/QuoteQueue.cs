@@ -4,10 +4,11 @@ namespace MarketStream.Gateway.Streaming;
 
 /// <summary>
 /// A quote on its way to one client, with this client's counts, <paramref name="Baseline"/> (the last quote of the
-/// symbol the client was sent before it, for the <c>delta</c> extension; null if none) and the subscription's
-/// <paramref name="Mark"/>, where a compressor keeps its place for the symbol.
+/// symbol the client was sent before it, for the <c>delta</c> extension; null if none) with its key as the
+/// subscription kept it (<paramref name="BaselineKey"/>), and the subscription's <paramref name="Mark"/>, where a
+/// compressor keeps its place for the symbol.
 /// </summary>
-internal readonly record struct OutgoingQuote(Quote Quote, int Conflated, int Dropped, Quote? Baseline, QuoteMark Mark);
+internal readonly record struct OutgoingQuote(Quote Quote, int Conflated, int Dropped, Quote? Baseline, QuoteKey BaselineKey, QuoteMark Mark);
 
 internal enum AddResult
 {

@@ -519,11 +519,11 @@ internal sealed partial class SessionSender : ISessionSignals, IScheduledSender,
             if (spans is null)
             {
                 // Nothing compresses this frame: only the bytes, the fewest references away.
-                QuoteWriter.WriteSpliced(frameBuffer, baseline is null ? item.Quote.Utf8Body.Span : item.Quote.DeltaBody(baseline).Span, item.Conflated, item.Dropped);
+                QuoteWriter.WriteSpliced(frameBuffer, baseline is null ? item.Quote.Utf8Body.Span : item.Quote.DeltaBody(baseline, item.BaselineKey).Span, item.Conflated, item.Dropped);
             }
             else
             {
-                var body = baseline is null ? item.Quote.Body : item.Quote.DeltaBody(baseline);
+                var body = baseline is null ? item.Quote.Body : item.Quote.DeltaBody(baseline, item.BaselineKey);
                 spans.Add(new QuoteSpan(frameBuffer.WrittenCount, item.Mark, body));
                 QuoteWriter.WriteSpliced(frameBuffer, body.Span, item.Conflated, item.Dropped);
             }

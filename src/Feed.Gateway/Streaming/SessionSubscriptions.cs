@@ -127,7 +127,7 @@ internal sealed class SessionSubscriptions(
         if (state.TryGet(symbol, out var quote))
         {
             slot.SeenVersion = slot.Accounted = slot.QueuedVersion = quote.Version;
-            slot.Sent = quote;
+            slot.SetSent(quote);
             return quote;
         }
 
@@ -348,8 +348,8 @@ internal sealed class SessionSubscriptions(
             {
                 if (!slot.Removed && quote.Version > slot.SeenVersion)
                 {
-                    b.Add(new OutgoingQuote(quote, conflated, slot.Dropped, slot.Sent, slot));
-                    slot.Sent = quote;
+                    b.Add(new OutgoingQuote(quote, conflated, slot.Dropped, slot.Sent, slot.SentKey, slot));
+                    slot.SetSent(quote);
                     slot.Accounted += 1 + conflated + slot.Dropped;
                     slot.Dropped = 0;
                     slot.SeenVersion = quote.Version;
@@ -372,8 +372,8 @@ internal sealed class SessionSubscriptions(
             }
 
             var conflated = Conflated(slot, quote);
-            batch.Add(new OutgoingQuote(quote, conflated, slot.Dropped, slot.Sent, slot));
-            slot.Sent = quote;
+            batch.Add(new OutgoingQuote(quote, conflated, slot.Dropped, slot.Sent, slot.SentKey, slot));
+            slot.SetSent(quote);
             conflatedTicks += conflated;
             slot.Dropped = 0;
             slot.SeenVersion = slot.Accounted = quote.Version;

@@ -38,6 +38,12 @@ internal sealed class SubscriptionSlot(SessionSubscriptions owner, SymbolFeed fe
     /// </summary>
     internal Quote? Sent;
 
+    /// <summary>
+    /// <see cref="Sent"/>'s key, taken while the quote was at hand, so its changed-fields body is found later
+    /// without reading the older quote again. Under the session lock.
+    /// </summary>
+    internal QuoteKey SentKey;
+
     /// <summary>Version of the newest quote of this symbol put in the session's queue. Under the session lock.</summary>
     internal long QueuedVersion;
 
@@ -53,6 +59,13 @@ internal sealed class SubscriptionSlot(SessionSubscriptions owner, SymbolFeed fe
     /// session lock.
     /// </summary>
     internal Quote? Unseen => Feed.Latest is { } latest && latest.Version > Accounted ? latest : null;
+
+    /// <summary>The client has been sent <paramref name="quote"/> (its snapshot or an update): later quotes are written against it.</summary>
+    internal void SetSent(Quote quote)
+    {
+        Sent = quote;
+        SentKey = quote.Key;
+    }
 
     /// <summary>A new quote of the symbol for a session under a queue policy, on the market-state writer's thread.</summary>
     public void Offer(Quote quote)

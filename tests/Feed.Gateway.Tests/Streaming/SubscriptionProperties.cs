@@ -158,11 +158,12 @@ public class SubscriptionProperties
         public void Frame(List<OutgoingQuote> quotes, Func<string, long> merged, Func<string> history)
         {
             Assert.Equal(quotes.Count, quotes.Select(q => q.Quote.Symbol).Distinct().Count() + quotes.GroupBy(q => q.Quote.Symbol).Sum(g => g.Count() - 1));
-            foreach (var (quote, conflated, dropped, baseline, _) in quotes)
+            foreach (var (quote, conflated, dropped, baseline, baselineKey, _) in quotes)
             {
                 // The quote as the wire carries it under delta (against the baseline the session recorded, or
                 // whole without one), read back and laid over what this client holds: it must be the quote.
                 Assert.True(Equals(baseline, held.GetValueOrDefault(quote.Symbol)), $"{quote.Symbol}: the session's baseline is not the client's last quote; {history()}");
+                Assert.True(baseline is null || baseline.Key == baselineKey, $"{quote.Symbol}: the baseline's key as the session kept it is not the baseline's; {history()}");
                 var wire = new System.Buffers.ArrayBufferWriter<byte>();
                 if (baseline is not null)
                 {
