@@ -46,11 +46,11 @@ internal class QuoteMark
 /// inflated, and the gateway wrote those bytes from shared, immutable quote bodies (<see cref="QuoteBody"/>), which
 /// say where each name starts. So all a connection keeps is the count of bytes inflated, the last body of each
 /// symbol it was sent with its place in the stream (in the subscription: <see cref="QuoteMark"/>), and, for each
-/// name, the place it last went out at.
+/// name, the place it last went out at and the body it went out in.
 /// </para>
 /// <para>
 /// At each name of a body, two references are weighed: the same name in the symbol's last quote (the digits of a
-/// price that did not move) and the same name where it last went out, usually the quote before in this frame (the
+/// price that did not move) and the same name where it last went out, in the last body that had it (the
 /// leading digits of a timestamp, a round size). The longer repeat wins, running on through the value and what
 /// follows and back over the literals before it; every byte of a match is compared, so the places are hints only.
 /// Frames are one block each, in <see cref="DeflateCode.Quotes"/>' code.
@@ -69,11 +69,11 @@ internal sealed class QuoteDeflater
 
     private static readonly int[] NameLengths = [.. Names.Select(n => n.Length)];
 
-    // Where each name last went out (stream position; a long way back when never), and the body written last, with
-    // whether the closing brace and comma of the quote before it stand before it.
+    // Where each name last went out (stream position; a long way back when never), the body it went out in (for the
+    // parts of a quote), and whether the closing brace and comma of the quote before stand before the last body.
     private long[]? lastAt;
-    private QuoteBody? neighbour;
-    private bool neighbourLed;
+    private QuoteBody?[]? lastBodies;
+    private bool lastBodyLed;
 
     // Bytes the client has inflated so far: the stream position of the next compressed message's first byte.
     private long position;
@@ -106,6 +106,7 @@ internal sealed class QuoteDeflater
         var bits = new DeflateBitWriter(output, output.Length - sizeof(ulong));
         code.Begin(ref bits);
         lastAt ??= NewPlaces();
+        lastBodies ??= new QuoteBody?[QuoteBody.PartCount];
 
         var first = quotes.IsEmpty ? message.Length : quotes[0].Start;
         var isUpdates = message[..first].SequenceEqual(UpdatesPrefix);
@@ -165,9 +166,8 @@ internal sealed class QuoteDeflater
     /// <summary>
     /// Writes a body: at each name, a match to the same name in this symbol's last quote (as far as the bytes agree
     /// around it there, worked out once per pair of bodies: <paramref name="repeats"/>, <paramref name="gap"/> bytes
-    /// back) or to the same name in the body written just before, usually the quote before in this frame (as far as
-    /// the bytes agree there; the name alone where that body lacks it), whichever saves more; the bytes no match
-    /// covers as literals.
+    /// back) or to the same name in the last body that had it, usually the quote before in this frame (as far as
+    /// the bytes agree there), whichever saves more; the bytes no match covers as literals.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void WriteBody(ref DeflateBitWriter output, DeflateCode.QuoteCode code, QuoteBody body, long at, Repeats? repeats, long gap, int lead, bool previousLed)
@@ -178,14 +178,14 @@ internal sealed class QuoteDeflater
         ref var nameLength = ref MemoryMarshal.GetArrayDataReference(NameLengths);
         var text = body.Span;
         var starts = body.Starts;
-        var neighbour = this.neighbour;
+        ref var lastBody = ref MemoryMarshal.GetArrayDataReference(lastBodies!);
         var pending = 0;
 
         // The closing brace and comma before this body (lead), not written yet: a match at the first name may start
         // on them where its reference had them too.
         var leadLeft = lead;
         var previousLead = previousLed ? lead : 0;
-        var neighbourLead = neighbourLed ? lead : 0;
+        var lastBodyLead = lastBodyLed ? lead : 0;
         foreach (var part in body.Parts)
         {
             int start = Unsafe.Add(ref MemoryMarshal.GetReference(starts), part);
@@ -202,17 +202,20 @@ internal sealed class QuoteDeflater
                     score = (length * 4) - DeflateCode.MatchBits(length, distance);
                 }
 
-                // Where the name last went out: in the quote written just before (usually the one before in this
-                // frame) as far as the bytes agree there, else the name alone.
+                // Where the name last went out: in the last body that had it (usually the quote before in this
+                // frame), as far as the bytes agree there.
                 var near = at + start - nameAt;
                 if (near <= DeflateCode.Window)
                 {
                     int name = Unsafe.Add(ref nameLength, part), nearLength = name, nearBack = 0;
-                    if (neighbour is not null && Unsafe.Add(ref MemoryMarshal.GetReference(neighbour.Starts), part) is var theirs && theirs >= 0)
+                    if (Unsafe.Add(ref lastBody, part) is { } last)
                     {
-                        // The names agree (the places were checked): compare from the values on, and before the names.
-                        var other = neighbour.Span;
-                        nearBack = start == 0 ? neighbourLead : CommonLengthBefore(text, start, other, theirs, start - pending);
+                        // The names agree (the places were checked): compare from the values on, and before the names
+                        // (before the first name: the closing brace and comma, where they stood before that body too).
+                        var other = last.Span;
+                        int theirs = Unsafe.Add(ref MemoryMarshal.GetReference(last.Starts), part);
+                        Debug.Assert(theirs >= 0, "the last body a name went out in has it");
+                        nearBack = start == 0 ? lastBodyLead : CommonLengthBefore(text, start, other, theirs, start - pending);
                         nearLength = Math.Min(name + CommonLength(text, start + name, other, theirs + name) + nearBack, DeflateCode.MaxMatch);
                     }
 
@@ -241,13 +244,13 @@ internal sealed class QuoteDeflater
             }
 
             nameAt = at + start;
+            Unsafe.Add(ref lastBody, part) = body;
         }
 
         WriteLead(ref bits, code, ref leadLeft);
         code.Literals(ref bits, text[pending..]);
         output = bits;
-        this.neighbour = body;
-        neighbourLed = lead > 0;
+        lastBodyLed = lead > 0;
     }
 
     private static void WriteLead(ref DeflateBitWriter bits, DeflateCode.QuoteCode code, ref int left)

@@ -78,6 +78,47 @@ public class QuoteDeflaterProperties
         Assert.True(wire * 3 < written, $"{wire} bytes on the wire for {written} written");
     }
 
+    [Fact]
+    public void A_name_the_quote_before_lacks_is_matched_with_its_value_in_the_last_body_that_had_it()
+    {
+        // Three first quotes in one frame (no earlier quote of any symbol): the second lacks bid, the third carries
+        // the first's bid. Its name and value are one repeat of the first quote's, so it costs the frame less than a
+        // bid of the same length that repeats nothing.
+        int FrameBytes(string thirdBid)
+        {
+            using var connection = new Connection();
+            var frame = new List<(string, QuoteBody)>
+            {
+                ("AAA", BodyOf("AAA", 11, "123456.789012")),
+                ("BBB", BodyOf("BBB", 12, null)),
+                ("CCC", BodyOf("CCC", 13, thirdBid)),
+            };
+            return connection.Frame(new Random(3), frame).Wire;
+        }
+
+        var repeated = FrameBytes("123456.789012");
+        var other = FrameBytes("987654.321098");
+        Assert.True(repeated + 5 <= other, $"{repeated} bytes with the bid repeated, {other} with another bid");
+    }
+
+    private static QuoteBody BodyOf(string symbol, int seq, string? bid)
+    {
+        var text = $"{{\"symbol\":\"{symbol}\",\"seq\":{seq}";
+        var starts = new short[QuoteBody.PartCount];
+        starts.AsSpan().Fill(-1);
+        starts[QuoteBody.Symbol] = 0;
+        starts[QuoteBody.Seq] = (short)text.IndexOf(",\"seq\"", StringComparison.Ordinal);
+        if (bid is not null)
+        {
+            starts[QuoteBody.PartOf(QuoteFields.Bid)] = (short)text.Length;
+            text += $",\"bid\":{bid}";
+        }
+
+        starts[QuoteBody.Ts] = (short)text.Length;
+        text += $",\"ts\":{1_795_892_794_000_000 + seq}";
+        return new QuoteBody(Encoding.UTF8.GetBytes(text), starts);
+    }
+
     /// <summary>
     /// A quote body as the writer shapes it (no closing brace): symbol, seq, some fields, ts, maybe a venue, with where
     /// each name starts.
