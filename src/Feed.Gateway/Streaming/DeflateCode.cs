@@ -13,7 +13,8 @@ namespace MarketStream.Gateway.Streaming;
 /// The code is a dynamic-block code (BTYPE 10) made from a fixed profile of what quote frames hold rather than
 /// from each frame's own counts: digits short, field-name letters long (they travel in matches), every byte
 /// codable, every length and distance possible. Building a code per frame fits a little better but costs a count,
-/// a tree and a header per frame; this header is written once and copied as bits (85 bytes a frame).
+/// a tree and a header per frame; this header is written once and copied as bits (55 bytes a frame; 85 for the
+/// variant that codes every byte, which only frames with bytes outside printable ASCII need).
 /// </remarks>
 internal static class DeflateCode
 {
@@ -77,11 +78,23 @@ internal static class DeflateCode
             }
         }
 
-        Quotes = new QuoteCode();
+        Quotes = new QuoteCode(printableOnly: true);
+        AnyBytes = new QuoteCode(printableOnly: false);
     }
 
-    /// <summary>The code quote frames are written with.</summary>
+    /// <summary>
+    /// The code quote frames are written with when every byte of the frame is printable ASCII (as JSON written by
+    /// this gateway is, unless a symbol or venue holds other characters): other bytes have no code, so its header is
+    /// shorter.
+    /// </summary>
     public static QuoteCode Quotes { get; }
+
+    /// <summary>The same code with every byte codable, for the frames <see cref="Quotes"/> cannot write.</summary>
+    public static QuoteCode AnyBytes { get; }
+
+    /// <summary>The code for a frame: <see cref="Quotes"/> if it can write every byte of <paramref name="message"/>, else <see cref="AnyBytes"/>.</summary>
+    public static QuoteCode For(ReadOnlySpan<byte> message) =>
+        message.IndexOfAnyExceptInRange((byte)' ', (byte)'~') < 0 ? Quotes : AnyBytes;
 
     /// <summary>
     /// An estimate in bits of what a match costs, for a parser weighing it against literals: about 6 bits of length
@@ -114,10 +127,10 @@ internal static class DeflateCode
         private readonly uint[] header;
         private readonly int headerBits;
 
-        public QuoteCode()
+        public QuoteCode(bool printableOnly)
         {
             var litLen = new HuffmanCode(LitLenCodes);
-            litLen.Build(LiteralProfile(), MaxBits);
+            litLen.Build(LiteralProfile(printableOnly), MaxBits);
             var dist = new HuffmanCode(DistCodes);
             dist.Build(DistanceProfile(), MaxBits);
             litLen.Lengths.CopyTo(literalLengths, 0);
@@ -160,6 +173,9 @@ internal static class DeflateCode
 
             return header;
         }
+
+        /// <summary>How many bits the block header takes.</summary>
+        public int HeaderBits => headerBits;
 
         /// <summary>Starts a block: its header.</summary>
         public void Begin(ref DeflateBitWriter bits)
@@ -234,13 +250,14 @@ internal static class DeflateCode
         // How often each literal and length turns up in quote frames, roughly: counted on recorded fanout frames
         // with deltas, as this encoder writes them, then smoothed so that any byte and any length stays codable in
         // at most 15 bits.
-        private static int[] LiteralProfile()
+        private static int[] LiteralProfile(bool printableOnly)
         {
             var weight = new int[LitLenCodes];
             for (var b = 0; b < 256; b++)
             {
                 weight[b] = b switch
                 {
+                    < ' ' or > '~' when printableOnly => 0,
                     >= '0' and <= '9' => 1000, // the digits that changed
                     (byte)'}' => 550, // a quote's end, then the comma before the next
                     (byte)',' => 530,

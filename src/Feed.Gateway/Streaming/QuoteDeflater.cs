@@ -97,7 +97,7 @@ internal sealed class QuoteDeflater
     /// </summary>
     public int Compress(ReadOnlySpan<byte> message, ReadOnlySpan<QuoteSpan> quotes, Span<byte> output)
     {
-        var code = DeflateCode.Quotes;
+        var code = DeflateCode.For(message);
         if (output.Length < MaxOutput(message.Length))
         {
             throw new ArgumentException($"a message of {message.Length} bytes needs {MaxOutput(message.Length)} bytes to compress into, not {output.Length}", nameof(output));

@@ -101,21 +101,46 @@ public class QuoteDeflaterProperties
         Assert.True(repeated + 5 <= other, $"{repeated} bytes with the bid repeated, {other} with another bid");
     }
 
+    [Fact]
+    public void A_frame_of_printable_ascii_gets_the_code_with_the_shorter_header_and_any_other_the_code_for_every_byte()
+    {
+        Assert.Same(DeflateCode.Quotes, DeflateCode.For("{\"type\":\"updates\",\"quotes\":[{\"symbol\":\"BRK.B\",\"seq\":7}]}"u8));
+        Assert.Same(DeflateCode.Quotes, DeflateCode.For(" ~"u8));
+        Assert.Same(DeflateCode.AnyBytes, DeflateCode.For("{\"symbol\":\"Ä\"}"u8));
+        Assert.Same(DeflateCode.AnyBytes, DeflateCode.For("a\nb"u8));
+        Assert.Same(DeflateCode.AnyBytes, DeflateCode.For([(byte)'a', 0x7F]));
+        Assert.True(DeflateCode.Quotes.HeaderBits + 200 < DeflateCode.AnyBytes.HeaderBits, $"headers of {DeflateCode.Quotes.HeaderBits} and {DeflateCode.AnyBytes.HeaderBits} bits");
+
+        // Both write what a client inflates, frame after frame in one window, whichever code each frame needs.
+        using var connection = new Connection();
+        var random = new Random(5);
+        for (var step = 0; step < 6; step++)
+        {
+            var symbol = step % 2 == 0 ? "AAPL" : "Ä\u00e9X";
+            connection.Frame(random, [(symbol, BodyOf(symbol, step + 1, $"{100 + step}.25"))]);
+        }
+    }
+
     private static QuoteBody BodyOf(string symbol, int seq, string? bid)
     {
-        var text = $"{{\"symbol\":\"{symbol}\",\"seq\":{seq}";
+        // Where each name starts, in bytes of UTF-8.
+        var text = $"{{\"symbol\":\"{symbol}\"";
         var starts = new short[QuoteBody.PartCount];
         starts.AsSpan().Fill(-1);
         starts[QuoteBody.Symbol] = 0;
-        starts[QuoteBody.Seq] = (short)text.IndexOf(",\"seq\"", StringComparison.Ordinal);
-        if (bid is not null)
+        void Part(int part, string more)
         {
-            starts[QuoteBody.PartOf(QuoteFields.Bid)] = (short)text.Length;
-            text += $",\"bid\":{bid}";
+            starts[part] = (short)Encoding.UTF8.GetByteCount(text);
+            text += more;
         }
 
-        starts[QuoteBody.Ts] = (short)text.Length;
-        text += $",\"ts\":{1_795_892_794_000_000 + seq}";
+        Part(QuoteBody.Seq, $",\"seq\":{seq}");
+        if (bid is not null)
+        {
+            Part(QuoteBody.PartOf(QuoteFields.Bid), $",\"bid\":{bid}");
+        }
+
+        Part(QuoteBody.Ts, $",\"ts\":{1_795_892_794_000_000 + seq}");
         return new QuoteBody(Encoding.UTF8.GetBytes(text), starts);
     }
 
