@@ -121,6 +121,8 @@ public sealed record Quote
     /// <exception cref="ArgumentException"><paramref name="baselineKey"/> is not <paramref name="baseline"/>'s key.</exception>
     public QuoteBody DeltaBody(Quote baseline, QuoteKey baselineKey)
     {
+        ArgumentNullException.ThrowIfNull(baseline);
+
         // The keys sit together, so finding the body means reading one line; the body itself confirms the match (a
         // key and its body are written one after the other, so a reader can see a key with the body before it).
         var key = DeltaKeyOf(baselineKey);
@@ -133,7 +135,6 @@ public sealed record Quote
             }
         }
 
-        ArgumentNullException.ThrowIfNull(baseline);
         if (baseline.Key != baselineKey)
         {
             throw new ArgumentException($"a baseline of seq {baseline.Seq} and version {baseline.Version} was given the key of seq {baselineKey.Seq} and version {baselineKey.Version}", nameof(baselineKey));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -200,6 +201,7 @@ internal static class DeflateCode
             {
                 var entry = Unsafe.Add(ref entries, value);
                 var length = (int)(entry >> 16);
+                Debug.Assert(length > 0, "a byte this code has no code for (For chooses the code that has)");
                 if (count + length > DeflateBitWriter.MaxPut)
                 {
                     bits.Put(gathered, count);
@@ -248,8 +250,8 @@ internal static class DeflateCode
         }
 
         // How often each literal and length turns up in quote frames, roughly: counted on recorded fanout frames
-        // with deltas, as this encoder writes them, then smoothed so that any byte and any length stays codable in
-        // at most 15 bits.
+        // with deltas, as this encoder writes them, then smoothed so that any byte (only printable ASCII when
+        // printableOnly) and any length stays codable in at most 15 bits.
         private static int[] LiteralProfile(bool printableOnly)
         {
             var weight = new int[LitLenCodes];

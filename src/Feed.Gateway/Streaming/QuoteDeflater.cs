@@ -53,7 +53,7 @@ internal class QuoteMark
 /// price that did not move) and the same name where it last went out, in the last body that had it (the
 /// leading digits of a timestamp, a round size). The longer repeat wins, running on through the value and what
 /// follows and back over the literals before it; every byte of a match is compared, so the places are hints only.
-/// Frames are one block each, in <see cref="DeflateCode.Quotes"/>' code.
+/// Frames are one block each, in the code <see cref="DeflateCode.For"/> picks for the frame.
 /// </para>
 /// <para>
 /// Not thread-safe: the connection's one sender calls it, in the order the messages go out. Every message the

@@ -123,25 +123,16 @@ public class QuoteDeflaterProperties
 
     private static QuoteBody BodyOf(string symbol, int seq, string? bid)
     {
-        // Where each name starts, in bytes of UTF-8.
-        var text = $"{{\"symbol\":\"{symbol}\"";
-        var starts = new short[QuoteBody.PartCount];
-        starts.AsSpan().Fill(-1);
-        starts[QuoteBody.Symbol] = 0;
-        void Part(int part, string more)
-        {
-            starts[part] = (short)Encoding.UTF8.GetByteCount(text);
-            text += more;
-        }
-
-        Part(QuoteBody.Seq, $",\"seq\":{seq}");
+        var body = new BodyBuilder();
+        body.Part(QuoteBody.Symbol, $"{{\"symbol\":\"{symbol}\"");
+        body.Part(QuoteBody.Seq, $",\"seq\":{seq}");
         if (bid is not null)
         {
-            Part(QuoteBody.PartOf(QuoteFields.Bid), $",\"bid\":{bid}");
+            body.Part(QuoteBody.PartOf(QuoteFields.Bid), $",\"bid\":{bid}");
         }
 
-        Part(QuoteBody.Ts, $",\"ts\":{1_795_892_794_000_000 + seq}");
-        return new QuoteBody(Encoding.UTF8.GetBytes(text), starts);
+        body.Part(QuoteBody.Ts, $",\"ts\":{1_795_892_794_000_000 + seq}");
+        return body.Build();
     }
 
     /// <summary>
@@ -150,33 +141,42 @@ public class QuoteDeflaterProperties
     /// </summary>
     private static QuoteBody Body(Random random, string symbol, int seq, bool full = false)
     {
-        var bytes = new List<byte>();
-        var starts = new short[QuoteBody.PartCount];
-        starts.AsSpan().Fill(-1);
-        void Part(int part, string text)
+        var body = new BodyBuilder();
+        body.Part(QuoteBody.Symbol, $"{{\"symbol\":\"{symbol}\"");
+        body.Part(QuoteBody.Seq, $",\"seq\":{(seq * 7) + random.Next(7)}");
+        foreach (var (name, part) in Names.Select((n, i) => (n, QuoteBody.PartOf(QuoteFields.All[i]))).Where(_ => full || random.Next(3) > 0))
+        {
+            body.Part(part, $",\"{name}\":" + (name.EndsWith("Size", StringComparison.Ordinal) ? $"{random.Next(1, 50) * 100}" : $"{100 + random.Next(3)}.{random.Next(100):D2}"));
+        }
+
+        body.Part(QuoteBody.Ts, $",\"ts\":{1_795_892_794_000_000 + (seq * 100_000) + random.Next(100_000)}");
+        if (full || random.Next(3) > 0)
+        {
+            body.Part(QuoteBody.PartOf(QuoteFields.Venue), ",\"venue\":\"");
+
+            // Any bytes at all may sit in a text field as far as the compressor is concerned.
+            body.Raw(random.Next(4) == 0 ? Enumerable.Range(0, random.Next(1, 20)).Select(_ => (byte)random.Next(256)) : "XNAS"u8.ToArray());
+            body.Raw([(byte)'"']);
+        }
+
+        return body.Build();
+    }
+
+    /// <summary>A quote body put together part by part, with where each name starts (in bytes of UTF-8).</summary>
+    private sealed class BodyBuilder
+    {
+        private readonly List<byte> bytes = [];
+        private readonly short[] starts = Enumerable.Repeat((short)-1, QuoteBody.PartCount).ToArray();
+
+        public void Part(int part, string text)
         {
             starts[part] = (short)bytes.Count;
             bytes.AddRange(Encoding.UTF8.GetBytes(text));
         }
 
-        Part(QuoteBody.Symbol, $"{{\"symbol\":\"{symbol}\"");
-        Part(QuoteBody.Seq, $",\"seq\":{(seq * 7) + random.Next(7)}");
-        foreach (var (name, part) in Names.Select((n, i) => (n, QuoteBody.PartOf(QuoteFields.All[i]))).Where(_ => full || random.Next(3) > 0))
-        {
-            Part(part, $",\"{name}\":" + (name.EndsWith("Size", StringComparison.Ordinal) ? $"{random.Next(1, 50) * 100}" : $"{100 + random.Next(3)}.{random.Next(100):D2}"));
-        }
+        public void Raw(IEnumerable<byte> more) => bytes.AddRange(more);
 
-        Part(QuoteBody.Ts, $",\"ts\":{1_795_892_794_000_000 + (seq * 100_000) + random.Next(100_000)}");
-        if (full || random.Next(3) > 0)
-        {
-            Part(QuoteBody.PartOf(QuoteFields.Venue), ",\"venue\":\"");
-
-            // Any bytes at all may sit in a text field as far as the compressor is concerned.
-            bytes.AddRange(random.Next(4) == 0 ? Enumerable.Range(0, random.Next(1, 20)).Select(_ => (byte)random.Next(256)) : "XNAS"u8.ToArray());
-            bytes.Add((byte)'"');
-        }
-
-        return new QuoteBody([.. bytes], starts);
+        public QuoteBody Build() => new([.. bytes], starts);
     }
 
     /// <summary>One client: the gateway's compressor for it, and its own inflater.</summary>
